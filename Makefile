@@ -1,0 +1,51 @@
+# textstream: verb targets. `make run` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PROTO := protos/textstream.proto
+export HF_HUB_OFFLINE ?= 1
+export TRANSFORMERS_OFFLINE ?= 1
+
+.PHONY: install protos check-protos run test pytest lint typecheck bench clean
+
+install: $(STAMP)
+
+# Reinstall only when the project's dependencies change.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+protos: $(STAMP)
+	$(BIN)/python -m grpc_tools.protoc -I . --python_out=. --pyi_out=. --grpc_python_out=. $(PROTO)
+
+check-protos: $(STAMP)
+	@tmp=$$(mktemp -d) && \
+	$(BIN)/python -m grpc_tools.protoc -I . --python_out=$$tmp --pyi_out=$$tmp --grpc_python_out=$$tmp $(PROTO) && \
+	for f in textstream_pb2.py textstream_pb2.pyi textstream_pb2_grpc.py; do \
+	  diff -u protos/$$f $$tmp/protos/$$f >/dev/null || { echo "protos/$$f is stale: run make protos"; rm -rf $$tmp; exit 1; }; \
+	done; rm -rf $$tmp; echo "generated code matches $(PROTO)"
+
+run: $(STAMP)
+	$(BIN)/textstream serve
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy server client analyzers
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest
+
+test: check-protos lint typecheck pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.throughput
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis test-output bench/results
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,1 @@
+"""Text analyzers behind one interface: sentiment, summary, entities and generation."""

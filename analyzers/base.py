@@ -1,0 +1,84 @@
+"""The interface every analyzer implements, and the bundle the server is given."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from analyzers.types import EntityMention, GenerationEvent, GenerationParams, SentimentScores
+
+
+class AnalyzerError(Exception):
+    """A failure whose message is safe to show a user (no stack trace, no request text)."""
+
+
+class OverloadedError(AnalyzerError):
+    """The analyzer's queue is full; the caller should retry later."""
+
+    def __init__(self, message: str, retry_after_seconds: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+@runtime_checkable
+class SentimentAnalyzer(Protocol):
+    name: str
+
+    async def classify(self, chunk: str) -> SentimentScores:
+        """The sentiment of one chunk. Model work runs off the event loop."""
+        ...
+
+
+@runtime_checkable
+class Summarizer(Protocol):
+    name: str
+
+    def summarize(self, text: str) -> AsyncGenerator[str, None]:
+        """Yield the summary in order; "".join of the pieces is the whole summary.
+
+        Closing the iterator early stops the work behind it.
+        """
+        ...
+
+
+@runtime_checkable
+class EntityRecognizer(Protocol):
+    name: str
+
+    async def extract(self, text: str) -> list[EntityMention]:
+        """Named entities with character offsets into text."""
+        ...
+
+
+@runtime_checkable
+class TextGenerator(Protocol):
+    name: str
+
+    def generate(
+        self, prompt: str, params: GenerationParams
+    ) -> AsyncGenerator[GenerationEvent, None]:
+        """Yield GenerationStarted, then GeneratedText pieces, then one GenerationFinished.
+
+        Closing the iterator early stops generation at the next token.
+        """
+        ...
+
+
+@dataclass
+class Analyzers:
+    """Everything the pipeline needs; generator is None when none is configured."""
+
+    sentiment: SentimentAnalyzer
+    summarizer: Summarizer
+    entities: EntityRecognizer
+    generator: TextGenerator | None = None
+    # Seconds each model took to load and warm, by model name.
+    load_seconds: dict[str, float] = field(default_factory=dict)
+
+    def close(self) -> None:
+        """Release model threads; idempotent."""
+        for part in (self.sentiment, self.summarizer, self.entities, self.generator):
+            closer = getattr(part, "close", None)
+            if callable(closer):
+                closer()

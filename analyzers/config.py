@@ -1,0 +1,40 @@
+"""Typed settings for the analyzers: profile, model ids or folders, device and batching."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Profile = Literal["offline", "hub"]
+
+
+class ModelSettings(BaseModel):
+    """Which models run where; passed down from the server's settings."""
+
+    profile: Profile = "offline"
+    # "auto" picks CUDA when present, else CPU; or "cpu", "cuda", "cuda:N".
+    device: str = "auto"
+    # Empty means the profile's default model; any Hugging Face id or local folder replaces it.
+    sentiment_model: str = ""
+    summary_model: str = ""
+    entities_model: str = ""
+    # Unset in the offline profile: GenerateStream answers FAILED_PRECONDITION.
+    generator_model: str = ""
+
+    # Micro-batching across streams.
+    max_batch_size: int = Field(32, ge=1, le=1024)
+    max_batch_wait_ms: float = Field(2.0, ge=0, le=1000)
+    # Tokens per transformer batch (sum of padded lengths); bounds memory on long chunks.
+    max_batch_tokens: int = Field(16384, ge=64)
+    max_queued_items: int = Field(4096, ge=1)
+
+    # Summary length bounds, in tokens, as the seed's max_length / min_length.
+    summary_max_tokens: int = Field(130, ge=8)
+    summary_min_tokens: int = Field(30, ge=1)
+
+    # Generation.
+    max_new_tokens_cap: int = Field(512, ge=1)
+    default_max_new_tokens: int = Field(64, ge=1)
+    # A generate() thread that yields nothing for this long is treated as failed.
+    generation_token_timeout_seconds: float = Field(30.0, gt=0)

@@ -1,0 +1,1 @@
+"""The textstream client library and the `textstream` command."""

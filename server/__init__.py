@@ -1,0 +1,1 @@
+"""The textstream gRPC server: validation, the analysis pipeline and its transports."""

@@ -1,0 +1,78 @@
+"""create_server: the grpc.aio server with TextProcessor, health and reflection registered."""
+
+from __future__ import annotations
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection_pb2 as reflection_v1alpha
+from grpc_reflection.v1alpha._async import ReflectionServicer
+
+from analyzers.base import Analyzers
+from protos import textstream_pb2 as pb
+from server.registration import add_text_processor
+from server.servicer import TextProcessorServicer
+from server.settings import Settings
+from server.state import SERVICE_NAME, ServiceState
+
+# grpcio-reflection ships only v1alpha; v1 has the same messages on the wire under another
+# service name, so newer grpcurl and Postman find the service too.
+_REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
+
+
+def _server_options(settings: Settings) -> list[tuple[str, int]]:
+    return [
+        ("grpc.max_receive_message_length", settings.max_receive_message_bytes),
+        ("grpc.max_send_message_length", settings.max_send_message_bytes),
+        # Keepalive enforcement: clients may ping at most every 10 s, even when idle.
+        ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.keepalive_time_ms", 60_000),
+        ("grpc.keepalive_timeout_ms", 20_000),
+    ]
+
+
+def _add_reflection(server: grpc.aio.Server) -> None:
+    names = (
+        SERVICE_NAME,
+        health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+        reflection.SERVICE_NAME,
+    )
+    reflection.enable_server_reflection(names, server)
+    servicer = ReflectionServicer(names)
+    handler = grpc.stream_stream_rpc_method_handler(
+        servicer.ServerReflectionInfo,
+        request_deserializer=reflection_v1alpha.ServerReflectionRequest.FromString,
+        response_serializer=reflection_v1alpha.ServerReflectionResponse.SerializeToString,
+    )
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(_REFLECTION_V1, {"ServerReflectionInfo": handler}),)
+    )
+
+
+async def create_server(
+    settings: Settings,
+    analyzers: Analyzers | None = None,
+    state: ServiceState | None = None,
+) -> tuple[grpc.aio.Server, int]:
+    """A server bound to settings.host:settings.port (0 picks a free port), not yet started.
+
+    With analyzers it serves at once; without, health stays NOT_SERVING and calls get
+    UNAVAILABLE until state.set_ready(analyzers) is awaited.
+    """
+    state = state or ServiceState(settings)
+    server = grpc.aio.server(options=_server_options(settings))
+    add_text_processor(TextProcessorServicer(state), server)
+    health_pb2_grpc.add_HealthServicer_to_server(state.health, server)
+    _add_reflection(server)
+    if analyzers is None:
+        await state.set_loading()
+    else:
+        await state.set_ready(analyzers)
+    port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+    if port == 0:
+        raise OSError(f"could not bind {settings.host}:{settings.port}")
+    return server, port
+
+
+__all__ = ["create_server", "pb"]

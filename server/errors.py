@@ -1,0 +1,65 @@
+"""Errors mapped once: domain failures to gRPC codes, and rich statuses for aborts."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from server.events import ErrorKind
+from server.validation import InvalidRequest
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+_KIND_CODES = {
+    ErrorKind.FAILED: grpc.StatusCode.INTERNAL,
+    ErrorKind.TIMEOUT: grpc.StatusCode.DEADLINE_EXCEEDED,
+    ErrorKind.OVERLOADED: grpc.StatusCode.RESOURCE_EXHAUSTED,
+}
+
+
+def grpc_code_for(kind: ErrorKind) -> grpc.StatusCode:
+    return _KIND_CODES[kind]
+
+
+def _packed(message: object) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)  # type: ignore[arg-type]
+    return packed
+
+
+def invalid_request_status(error: InvalidRequest) -> grpc.Status:
+    """INVALID_ARGUMENT with a google.rpc.BadRequest detail naming each bad field."""
+    bad_request = error_details_pb2.BadRequest(
+        field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+            for v in error.violations
+        ]
+    )
+    status = status_pb2.Status(
+        code=code_pb2.INVALID_ARGUMENT,
+        message=f"invalid request: {error}",
+        details=[_packed(bad_request)],
+    )
+    return rpc_status.to_status(status)
+
+
+def overloaded_status(message: str, retry_after_seconds: float) -> grpc.Status:
+    """RESOURCE_EXHAUSTED with a google.rpc.RetryInfo hint."""
+    delay = duration_pb2.Duration()
+    delay.FromNanoseconds(int(retry_after_seconds * 1e9))
+    status = status_pb2.Status(
+        code=code_pb2.RESOURCE_EXHAUSTED,
+        message=message,
+        details=[_packed(error_details_pb2.RetryInfo(retry_delay=delay))],
+    )
+    return rpc_status.to_status(status)
+
+
+async def abort_with_status(context: Context, status: grpc.Status) -> NoReturn:
+    # grpc-stubs predates ServicerContext.abort_with_status on grpc.aio.
+    await context.abort_with_status(status)  # type: ignore[attr-defined]
+    raise AssertionError("abort_with_status returned")  # abort always raises

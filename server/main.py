@@ -1,0 +1,74 @@
+"""Runs the server: bind, load and warm models off the loop, serve, drain on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+
+from analyzers.base import Analyzers
+from analyzers.config import ModelSettings
+from server.app import create_server
+from server.logs import configure_logging
+from server.settings import Settings
+from server.state import ServiceState
+
+log = logging.getLogger(__name__)
+
+Loader = Callable[[ModelSettings], Analyzers]
+
+
+def _default_loader(models: ModelSettings) -> Analyzers:
+    # Imported here so that `textstream --help` and the client never pay for torch.
+    from analyzers.loader import load_analyzers
+
+    analyzers: Analyzers = load_analyzers(models)
+    return analyzers
+
+
+async def _load_models(state: ServiceState, loader: Loader) -> None:
+    models = state.settings.models
+    log.info("loading models", extra={"profile": models.profile, "device": models.device})
+    try:
+        analyzers = await asyncio.to_thread(loader, models)
+    except Exception as error:
+        # Stay up and NOT_SERVING with the reason in the log, rather than crash-loop.
+        reason = f"{type(error).__name__}: {error}"
+        log.error("models failed to load; health stays NOT_SERVING", extra={"reason": reason})
+        await state.set_failed(reason)
+        return
+    await state.set_ready(analyzers)
+    log.info("serving", extra={"load_seconds": analyzers.load_seconds})
+
+
+async def serve(settings: Settings, loader: Loader = _default_loader) -> None:
+    """Serve until SIGTERM or SIGINT, then drain within settings.grace_period_seconds."""
+    configure_logging(settings.log_level)
+    state = ServiceState(settings)
+    server, port = await create_server(settings, None, state)
+    await server.start()
+    log.info("listening", extra={"host": settings.host, "port": port})
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    loading = asyncio.create_task(_load_models(state, loader))
+    await stop.wait()
+
+    log.info(
+        "draining",
+        extra={"inflight": state.inflight, "grace_seconds": settings.grace_period_seconds},
+    )
+    await state.begin_drain()
+    loading.cancel()
+    # New calls are refused at once; calls in flight get the grace period, then are cancelled.
+    await server.stop(settings.grace_period_seconds)
+    if state.analyzers is not None:
+        state.analyzers.close()
+    log.info("stopped", extra={"completed_calls": state.completed_calls})
+
+
+def run(settings: Settings, loader: Loader = _default_loader) -> None:
+    asyncio.run(serve(settings, loader))

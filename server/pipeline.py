@@ -1,0 +1,209 @@
+"""Transport-neutral pipeline: turns a validated request into the stream of domain events."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from dataclasses import dataclass
+
+from analyzers.base import AnalyzerError, Analyzers, OverloadedError
+from server.aggregate import overall_sentiment
+from server.chunking import chunk_spans
+from server.events import (
+    AnalysisRequest,
+    Chunked,
+    ChunkResult,
+    Completed,
+    EntitiesComplete,
+    ErrorKind,
+    Event,
+    SentimentComplete,
+    SentimentProgress,
+    Stage,
+    StageFailed,
+    StageSkipped,
+    StageStarted,
+    Started,
+    SummaryComplete,
+    SummaryDelta,
+)
+
+log = logging.getLogger(__name__)
+
+StageEvents = Callable[[], AsyncGenerator[Event, None]]
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineLimits:
+    stage_timeout_seconds: float
+    summary_min_text_chars: int
+    stream_buffer_updates: int
+
+
+class _StageDone:
+    """Marks the end of one stage's events in the merged queue."""
+
+
+class Pipeline:
+    """Runs the requested stages concurrently and merges their events into one stream.
+
+    Each stage's own events stay in order; stages interleave. A stage that fails or times
+    out becomes a StageFailed event and the others go on. Closing the stream cancels every
+    stage, which cancels their queued model work.
+    """
+
+    def __init__(self, analyzers: Analyzers, limits: PipelineLimits) -> None:
+        self._analyzers = analyzers
+        self._limits = limits
+
+    async def run(
+        self, request: AnalysisRequest, request_id: str, started_at: float
+    ) -> AsyncIterator[Event]:
+        text = request.text
+        summary_too_short = request.include_summary and (
+            len(text) <= self._limits.summary_min_text_chars
+        )
+        stage_runners: dict[Stage, StageEvents] = {}
+        spans = chunk_spans(text, request.chunk_size)
+        if request.include_sentiment:
+            stage_runners[Stage.SENTIMENT] = lambda: self._sentiment(text, spans)
+        if request.include_summary and not summary_too_short:
+            stage_runners[Stage.SUMMARY] = lambda: self._summary(text)
+        if request.include_entities:
+            stage_runners[Stage.ENTITIES] = lambda: self._entities(text)
+
+        yield Started(request_id, len(text), (Stage.CHUNKING, *stage_runners))
+        # Chunking is pure Python and fast: it is done before the first update, so the
+        # first update never waits for a model.
+        chunk_started = time.monotonic()
+        yield StageStarted(Stage.CHUNKING)
+        yield Chunked(tuple(spans))
+        timings: dict[Stage, float] = {Stage.CHUNKING: time.monotonic() - chunk_started}
+        if summary_too_short:
+            yield StageSkipped(
+                Stage.SUMMARY,
+                f"text is {len(text)} characters; only texts longer than "
+                f"{self._limits.summary_min_text_chars} are summarised",
+            )
+
+        async for event in self._merge(stage_runners, timings, request_id):
+            yield event
+        yield Completed(
+            total_seconds=time.monotonic() - started_at,
+            stage_seconds=tuple(timings.items()),
+        )
+
+    async def _merge(
+        self, runners: dict[Stage, StageEvents], timings: dict[Stage, float], request_id: str
+    ) -> AsyncIterator[Event]:
+        # Bounded: a client that stops reading pauses its stages instead of growing memory.
+        queue: asyncio.Queue[Event | _StageDone] = asyncio.Queue(
+            maxsize=self._limits.stream_buffer_updates
+        )
+        tasks = [
+            asyncio.create_task(
+                self._drive(stage, runner, queue, timings, request_id), name=f"{stage.value}"
+            )
+            for stage, runner in runners.items()
+        ]
+        try:
+            remaining = len(tasks)
+            while remaining:
+                item = await queue.get()
+                if isinstance(item, _StageDone):
+                    remaining -= 1
+                else:
+                    yield item
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _drive(
+        self,
+        stage: Stage,
+        runner: StageEvents,
+        queue: asyncio.Queue[Event | _StageDone],
+        timings: dict[Stage, float],
+        request_id: str,
+    ) -> None:
+        started = time.monotonic()
+        failure: StageFailed | None = None
+        events = runner()
+        try:
+            async with asyncio.timeout(self._limits.stage_timeout_seconds):
+                async for event in events:
+                    await queue.put(event)
+        except TimeoutError:
+            failure = StageFailed(
+                stage,
+                ErrorKind.TIMEOUT,
+                f"{stage.value} did not finish within {self._limits.stage_timeout_seconds:g}s",
+            )
+        except OverloadedError as error:
+            failure = StageFailed(stage, ErrorKind.OVERLOADED, str(error))
+        except AnalyzerError as error:
+            failure = StageFailed(stage, ErrorKind.FAILED, str(error))
+        except Exception as error:
+            # A bug: the log gets the type, the client a request id to quote; neither the text.
+            log.error(
+                "stage failed",
+                extra={"request_id": request_id, "stage": stage.value, "error": repr(error)},
+                exc_info=log.isEnabledFor(logging.DEBUG),
+            )
+            failure = StageFailed(
+                stage,
+                ErrorKind.FAILED,
+                f"internal error in the {stage.value} stage (request id {request_id})",
+            )
+        finally:
+            timings[stage] = time.monotonic() - started
+            with contextlib.suppress(Exception):
+                await events.aclose()
+        if failure is not None:
+            await queue.put(failure)
+        await queue.put(_StageDone())
+
+    async def _sentiment(
+        self, text: str, spans: list[tuple[int, int]]
+    ) -> AsyncGenerator[Event, None]:
+        yield StageStarted(Stage.SENTIMENT)
+        classify = self._analyzers.sentiment.classify
+        # Every chunk is queued at once so the batcher can put them in one forward pass
+        # (with other streams' chunks); results still stream in chunk order.
+        pending = [asyncio.ensure_future(classify(text[start:end])) for start, end in spans]
+        try:
+            results: list[ChunkResult] = []
+            for index, ((start, end), future) in enumerate(zip(spans, pending, strict=True)):
+                chunk = ChunkResult(index, start, end, await future)
+                results.append(chunk)
+                yield SentimentProgress(chunk, len(spans))
+            yield SentimentComplete(overall_sentiment(results), tuple(results))
+        finally:
+            for future in pending:
+                future.cancel()
+            # Retrieve exceptions of futures that failed after the first failure.
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _summary(self, text: str) -> AsyncGenerator[Event, None]:
+        yield StageStarted(Stage.SUMMARY)
+        pieces: list[str] = []
+        stream = self._analyzers.summarizer.summarize(text)
+        try:
+            async for piece in stream:
+                if piece:
+                    pieces.append(piece)
+                    yield SummaryDelta(piece)
+        finally:
+            # Stops the model's generation at once when the client has gone.
+            await stream.aclose()
+        summary = "".join(pieces).strip()
+        yield SummaryComplete(summary, len(summary) / len(text))
+
+    async def _entities(self, text: str) -> AsyncGenerator[Event, None]:
+        yield StageStarted(Stage.ENTITIES)
+        entities = await self._analyzers.entities.extract(text)
+        yield EntitiesComplete(tuple(entities))

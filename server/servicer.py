@@ -1,0 +1,197 @@
+"""The TextProcessor gRPC servicer: validates, delegates to the pipeline, converts; nothing more."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import grpc
+
+from analyzers.base import AnalyzerError, OverloadedError, TextGenerator
+from protos import textstream_pb2 as pb
+from server.errors import Context, abort_with_status, invalid_request_status, overloaded_status
+from server.events import AnalysisRequest
+from server.grpc_convert import ResponseCollector, UpdateSequencer
+from server.pipeline import Pipeline
+from server.registration import Undecodable
+from server.state import NotReady, Overloaded, ServiceState
+from server.validation import (
+    FieldViolation,
+    InvalidRequest,
+    validate_analysis,
+    validate_generation,
+)
+
+log = logging.getLogger(__name__)
+
+# A caller's x-request-id is echoed only when it is short and plain, so logs stay clean.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_NO_GENERATOR = (
+    "no generator model is configured: set models.generator_model in the settings file or "
+    "TEXTSTREAM_MODELS__GENERATOR_MODEL to a causal language model id or folder"
+)
+
+
+class GeneratorMissing(Exception):
+    """GenerateStream was called but no generator model is configured."""
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    request_id: str
+    started_at: float
+    pipeline: Pipeline
+
+
+def _request_id(context: Context) -> str:
+    for key, value in context.invocation_metadata() or ():
+        if key == "x-request-id" and isinstance(value, str) and _REQUEST_ID.fullmatch(value):
+            return value
+    return uuid.uuid4().hex
+
+
+def _undecodable(request: Undecodable) -> InvalidRequest:
+    return InvalidRequest(
+        [
+            FieldViolation(
+                "request",
+                f"the {request.type_name} could not be decoded (string fields must be valid UTF-8)",
+            )
+        ]
+    )
+
+
+def _optional(message: pb.ProcessRequest | pb.GenerateRequest, name: str) -> object:
+    # proto3 `optional`: unset fields take the contract's defaults, not the zero value.
+    return getattr(message, name) if message.HasField(name) else None
+
+
+class TextProcessorServicer:
+    """Implements textstream.v1.TextProcessor over the shared ServiceState."""
+
+    def __init__(self, state: ServiceState) -> None:
+        self._state = state
+        self._settings = state.settings
+
+    @asynccontextmanager
+    async def _serving(self, context: Context, method: str) -> AsyncIterator[Call]:
+        """Admission, readiness and the one mapping of failures to statuses."""
+        request_id = _request_id(context)
+        await context.send_initial_metadata((("x-request-id", request_id),))
+        began = time.monotonic()
+        outcome = "OK"
+        try:
+            async with self._state.admitted() as started_at:
+                yield Call(request_id, started_at, self._state.ready_pipeline())
+        except InvalidRequest as error:
+            outcome = "INVALID_ARGUMENT"
+            await abort_with_status(context, invalid_request_status(error))
+        except NotReady as error:
+            outcome = "UNAVAILABLE"
+            await context.abort(grpc.StatusCode.UNAVAILABLE, str(error))
+        except (Overloaded, OverloadedError) as error:
+            outcome = "RESOURCE_EXHAUSTED"
+            await abort_with_status(
+                context, overloaded_status(str(error), error.retry_after_seconds)
+            )
+        except GeneratorMissing as error:
+            outcome = "FAILED_PRECONDITION"
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
+        except AnalyzerError as error:
+            outcome = "INTERNAL"
+            await context.abort(grpc.StatusCode.INTERNAL, f"{error} (request id {request_id})")
+        except asyncio.CancelledError:
+            outcome = "CANCELLED"
+            raise
+        except grpc.aio.AbortError:
+            raise
+        except Exception as error:
+            outcome = "INTERNAL"
+            # The type and request id go to the log; no trace or text reaches the client.
+            log.error(
+                "call failed",
+                extra={"request_id": request_id, "method": method, "error": repr(error)},
+                exc_info=log.isEnabledFor(logging.DEBUG),
+            )
+            await context.abort(
+                grpc.StatusCode.INTERNAL, f"internal error (request id {request_id})"
+            )
+        finally:
+            log.info(
+                "call ended",
+                extra={
+                    "request_id": request_id,
+                    "method": method,
+                    "code": outcome,
+                    "seconds": round(time.monotonic() - began, 6),
+                },
+            )
+
+    def _analysis_request(self, request: pb.ProcessRequest | Undecodable) -> AnalysisRequest:
+        if isinstance(request, Undecodable):
+            raise _undecodable(request)
+        return validate_analysis(
+            self._settings,
+            request.text,
+            include_sentiment=_optional(request, "include_sentiment"),  # type: ignore[arg-type]
+            include_summary=_optional(request, "include_summary"),  # type: ignore[arg-type]
+            include_entities=_optional(request, "include_entities"),  # type: ignore[arg-type]
+            chunk_size=_optional(request, "chunk_size"),  # type: ignore[arg-type]
+        )
+
+    async def ProcessStream(
+        self, request: pb.ProcessRequest | Undecodable, context: Context
+    ) -> AsyncIterator[pb.StageUpdate]:
+        async with self._serving(context, "ProcessStream") as call:
+            analysis = self._analysis_request(request)
+            sequencer = UpdateSequencer(call.started_at)
+            async for event in call.pipeline.run(analysis, call.request_id, call.started_at):
+                yield sequencer.stage_update(event)
+
+    async def Process(
+        self, request: pb.ProcessRequest | Undecodable, context: Context
+    ) -> pb.ProcessResponse:
+        async with self._serving(context, "Process") as call:
+            analysis = self._analysis_request(request)
+            collector = ResponseCollector(call.request_id)
+            async for event in call.pipeline.run(analysis, call.request_id, call.started_at):
+                collector.add(event)
+            return collector.response
+        raise AssertionError("unreachable: _serving aborts on every failure")
+
+    async def GenerateStream(
+        self, request: pb.GenerateRequest | Undecodable, context: Context
+    ) -> AsyncIterator[pb.GenerateUpdate]:
+        async with self._serving(context, "GenerateStream") as call:
+            if isinstance(request, Undecodable):
+                raise _undecodable(request)
+            prompt, params = validate_generation(
+                self._settings,
+                request.prompt,
+                max_new_tokens=_optional(request, "max_new_tokens"),  # type: ignore[arg-type]
+                temperature=_optional(request, "temperature"),  # type: ignore[arg-type]
+                top_p=_optional(request, "top_p"),  # type: ignore[arg-type]
+                seed=_optional(request, "seed"),  # type: ignore[arg-type]
+                stop=tuple(request.stop),
+            )
+            generator = self._generator()
+            sequencer = UpdateSequencer(call.started_at)
+            stream = generator.generate(prompt, params)
+            try:
+                async for event in stream:
+                    yield sequencer.generate_update(event, call.request_id)
+            finally:
+                # Stops generation at the next token when the client has gone.
+                await stream.aclose()
+
+    def _generator(self) -> TextGenerator:
+        analyzers = self._state.analyzers
+        if analyzers is None or analyzers.generator is None:
+            raise GeneratorMissing(_NO_GENERATOR)
+        return analyzers.generator

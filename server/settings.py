@@ -1,0 +1,86 @@
+"""Every server setting in one typed object: defaults < TOML file < TEXTSTREAM_* env < flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from analyzers.config import ModelSettings
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+class Settings(BaseSettings):
+    """Server settings. Nested model settings read from TEXTSTREAM_MODELS__<NAME>."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TEXTSTREAM_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    host: str = "[::]"
+    port: int = Field(50051, ge=0, le=65535)
+
+    # Request bounds (the contract's defaults).
+    min_text_chars: int = Field(10, ge=1)
+    max_text_chars: int = Field(5000, ge=10)
+    min_chunk_size: int = Field(50, ge=1)
+    max_chunk_size: int = Field(500, ge=1)
+    default_chunk_size: int = Field(200, ge=1)
+    # The summary stage runs only on texts longer than this, as in the seed.
+    summary_min_text_chars: int = Field(100, ge=0)
+    max_prompt_chars: int = Field(5000, ge=1)
+
+    # Admission control: calls past this many in flight get RESOURCE_EXHAUSTED at once.
+    max_concurrent_streams: int = Field(256, ge=1)
+    # Seconds a stage may run before it is cut into a DEADLINE_EXCEEDED stage_error.
+    stage_timeout_seconds: float = Field(120.0, gt=0)
+    # Seconds in-flight calls get to finish after SIGTERM/SIGINT.
+    grace_period_seconds: float = Field(30.0, ge=0)
+    # Updates buffered per stream before stages wait for the client to read.
+    stream_buffer_updates: int = Field(64, ge=1)
+
+    max_receive_message_bytes: int = Field(1024 * 1024, ge=1024)
+    max_send_message_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+
+    log_level: LogLevel = "INFO"
+
+    models: ModelSettings = Field(default_factory=ModelSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # First wins: flags (init kwargs) > environment > TOML file > field defaults.
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if settings_cls.model_config.get("toml_file"):
+            sources.append(TomlConfigSettingsSource(settings_cls))
+        return tuple(sources)
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from a TOML file, the environment and explicit overrides (None ones dropped)."""
+    flags = {key: value for key, value in overrides.items() if value is not None}
+    if config_file is None:
+        return Settings(**flags)
+    if not config_file.is_file():
+        raise FileNotFoundError(f"settings file not found: {config_file}")
+
+    class FileSettings(Settings):
+        model_config = SettingsConfigDict(toml_file=config_file)
+
+    return FileSettings(**flags)

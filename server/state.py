@@ -1,0 +1,92 @@
+"""The service's lifecycle state: models ready or not, draining, calls in flight, health."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from grpc_health.v1 import health_pb2
+from grpc_health.v1._async import HealthServicer
+
+from analyzers.base import Analyzers
+from server.pipeline import Pipeline, PipelineLimits
+from server.settings import Settings
+
+SERVICE_NAME = "textstream.v1.TextProcessor"
+_HEALTH_NAMES = ("", SERVICE_NAME)
+
+
+class NotReady(Exception):
+    """Models are still loading or the server is draining: the call gets UNAVAILABLE."""
+
+
+class Overloaded(Exception):
+    """Too many calls in flight: the call gets RESOURCE_EXHAUSTED with a retry hint."""
+
+    retry_after_seconds = 1.0
+
+
+class ServiceState:
+    """Shared by the servicers: what can be served now, and who is being served."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.health = HealthServicer()
+        self.analyzers: Analyzers | None = None
+        self.pipeline: Pipeline | None = None
+        self.draining = False
+        self.load_error: str | None = None
+        self.inflight = 0
+        self.completed_calls = 0
+
+    async def set_loading(self) -> None:
+        for name in _HEALTH_NAMES:
+            await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+
+    async def set_ready(self, analyzers: Analyzers) -> None:
+        """Models are loaded and warmed: start serving."""
+        settings = self.settings
+        self.analyzers = analyzers
+        self.pipeline = Pipeline(
+            analyzers,
+            PipelineLimits(
+                stage_timeout_seconds=settings.stage_timeout_seconds,
+                summary_min_text_chars=settings.summary_min_text_chars,
+                stream_buffer_updates=settings.stream_buffer_updates,
+            ),
+        )
+        for name in _HEALTH_NAMES:
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    async def set_failed(self, reason: str) -> None:
+        """Models failed to load: stay up, NOT_SERVING, with the reason kept for the log."""
+        self.load_error = reason
+        await self.set_loading()
+
+    async def begin_drain(self) -> None:
+        """Health goes NOT_SERVING for good and new calls are refused; calls in flight go on."""
+        self.draining = True
+        await self.health.enter_graceful_shutdown()
+
+    def ready_pipeline(self) -> Pipeline:
+        if self.draining:
+            raise NotReady("the server is shutting down; retry on another instance")
+        if self.pipeline is None:
+            raise NotReady("models are still loading; retry shortly")
+        return self.pipeline
+
+    @asynccontextmanager
+    async def admitted(self) -> AsyncIterator[float]:
+        """Counts one call in flight for its whole life; yields its arrival time."""
+        if self.inflight >= self.settings.max_concurrent_streams:
+            raise Overloaded(
+                f"server is at its limit of {self.settings.max_concurrent_streams} concurrent "
+                "calls; retry later"
+            )
+        self.inflight += 1
+        try:
+            yield time.monotonic()
+        finally:
+            self.inflight -= 1
+            self.completed_calls += 1

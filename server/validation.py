@@ -1,0 +1,115 @@
+"""Request validation at the edge: every bad field named, before any model runs."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from analyzers.types import GenerationParams
+from server.events import AnalysisRequest
+from server.settings import Settings
+
+MAX_STOP_STRINGS = 8
+MAX_STOP_CHARS = 64
+
+
+@dataclass(frozen=True, slots=True)
+class FieldViolation:
+    field: str
+    description: str
+
+
+class InvalidRequest(Exception):
+    """One or more fields are out of bounds; each transport reports them its own way."""
+
+    def __init__(self, violations: list[FieldViolation]) -> None:
+        super().__init__("; ".join(f"{v.field}: {v.description}" for v in violations))
+        self.violations = violations
+
+
+def validate_analysis(
+    settings: Settings,
+    text: str,
+    include_sentiment: bool | None = None,
+    include_summary: bool | None = None,
+    include_entities: bool | None = None,
+    chunk_size: int | None = None,
+) -> AnalysisRequest:
+    """An AnalysisRequest with the contract's defaults, or InvalidRequest naming every bad field."""
+    violations = _text_violations("text", text, settings.min_text_chars, settings.max_text_chars)
+    size = settings.default_chunk_size if chunk_size is None else chunk_size
+    if not settings.min_chunk_size <= size <= settings.max_chunk_size:
+        violations.append(
+            FieldViolation(
+                "chunk_size",
+                f"must be between {settings.min_chunk_size} and {settings.max_chunk_size} "
+                f"characters (got {size})",
+            )
+        )
+    if violations:
+        raise InvalidRequest(violations)
+    return AnalysisRequest(
+        text=text,
+        include_sentiment=True if include_sentiment is None else include_sentiment,
+        include_summary=True if include_summary is None else include_summary,
+        include_entities=False if include_entities is None else include_entities,
+        chunk_size=size,
+    )
+
+
+def validate_generation(
+    settings: Settings,
+    prompt: str,
+    max_new_tokens: int | None = None,
+    temperature: float | None = None,
+    top_p: float | None = None,
+    seed: int | None = None,
+    stop: tuple[str, ...] = (),
+) -> tuple[str, GenerationParams]:
+    """The prompt and GenerationParams, or InvalidRequest naming every bad field."""
+    violations = _text_violations("prompt", prompt, 1, settings.max_prompt_chars)
+    cap = settings.models.max_new_tokens_cap
+    tokens = settings.models.default_max_new_tokens if max_new_tokens is None else max_new_tokens
+    if not 1 <= tokens <= cap:
+        violations.append(
+            FieldViolation("max_new_tokens", f"must be between 1 and {cap} (got {tokens})")
+        )
+    if temperature is not None and not (math.isfinite(temperature) and temperature >= 0):
+        violations.append(
+            FieldViolation("temperature", f"must be a finite number >= 0 (got {temperature})")
+        )
+    if top_p is not None and not (math.isfinite(top_p) and 0 < top_p <= 1):
+        violations.append(FieldViolation("top_p", f"must be in (0, 1] (got {top_p})"))
+    if len(stop) > MAX_STOP_STRINGS:
+        violations.append(
+            FieldViolation("stop", f"at most {MAX_STOP_STRINGS} strings (got {len(stop)})")
+        )
+    for index, item in enumerate(stop):
+        if not 1 <= len(item) <= MAX_STOP_CHARS:
+            violations.append(
+                FieldViolation(
+                    f"stop[{index}]", f"must be 1 to {MAX_STOP_CHARS} characters (got {len(item)})"
+                )
+            )
+    if violations:
+        raise InvalidRequest(violations)
+    params = GenerationParams(
+        max_new_tokens=tokens,
+        temperature=temperature,
+        top_p=top_p,
+        seed=seed,
+        stop=tuple(stop),
+    )
+    return prompt, params
+
+
+def _text_violations(name: str, text: str, minimum: int, maximum: int) -> list[FieldViolation]:
+    # len() counts code points, as the contract does.
+    length = len(text)
+    if length < minimum:
+        return [FieldViolation(name, f"must be at least {minimum} characters (got {length})")]
+    if length > maximum:
+        return [FieldViolation(name, f"must be at most {maximum} characters (got {length})")]
+    if not text.strip():
+        return [FieldViolation(name, "must contain something other than whitespace")]
+    return []

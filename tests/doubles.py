@@ -1,0 +1,168 @@
+"""Honest test doubles for the analyzer interface: simple rules, real threads, no models."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+from collections.abc import AsyncGenerator
+
+from analyzers.base import AnalyzerError, Analyzers
+from analyzers.types import (
+    EntityMention,
+    FinishReason,
+    GeneratedText,
+    GenerationEvent,
+    GenerationFinished,
+    GenerationParams,
+    GenerationStarted,
+    SentimentLabel,
+    SentimentScores,
+)
+
+POSITIVE_WORDS = {"good", "great", "love", "excellent", "happy", "wonderful"}
+NEGATIVE_WORDS = {"bad", "awful", "hate", "terrible", "sad", "broken"}
+
+
+def _word_scores(chunk: str) -> SentimentScores:
+    words = re.findall(r"[a-z]+", chunk.lower())
+    pos = sum(word in POSITIVE_WORDS for word in words)
+    neg = sum(word in NEGATIVE_WORDS for word in words)
+    raw = {
+        SentimentLabel.POSITIVE: 1.0 + 2 * pos,
+        SentimentLabel.NEGATIVE: 1.0 + 2 * neg,
+        SentimentLabel.NEUTRAL: 1.5,
+    }
+    total = sum(raw.values())
+    scores = {label: value / total for label, value in raw.items()}
+    label = max(scores, key=lambda item: scores[item])
+    return SentimentScores(label, scores[label], scores)
+
+
+class WordListSentiment:
+    """Counts positive and negative words, on a worker thread like a real model."""
+
+    name = "word-list"
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.processed = 0
+        self.threads: set[str] = set()
+
+    def _run(self, chunk: str) -> SentimentScores:
+        self.threads.add(threading.current_thread().name)
+        if self.delay:
+            threading.Event().wait(self.delay)
+        self.processed += 1
+        return _word_scores(chunk)
+
+    async def classify(self, chunk: str) -> SentimentScores:
+        return await asyncio.to_thread(self._run, chunk)
+
+
+class LeadSentencesSummarizer:
+    """Yields the first two sentences, one piece each."""
+
+    name = "lead-sentences"
+
+    async def summarize(self, text: str) -> AsyncGenerator[str, None]:
+        sentences = await asyncio.to_thread(re.findall, r"[^.!?]+[.!?]", text)
+        for index, sentence in enumerate(sentences[:2]):
+            yield sentence.strip() if index == 0 else " " + sentence.strip()
+
+
+class CapitalisedEntities:
+    """Tags capitalised words that do not start a sentence as ORG."""
+
+    name = "capitalised"
+
+    def _run(self, text: str) -> list[EntityMention]:
+        found = []
+        for match in re.finditer(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+", text):
+            found.append(
+                EntityMention(match.group(), "ORG", "Companies", match.start(), match.end())
+            )
+        return found
+
+    async def extract(self, text: str) -> list[EntityMention]:
+        return await asyncio.to_thread(self._run, text)
+
+
+class FailingSentiment:
+    name = "failing"
+
+    async def classify(self, chunk: str) -> SentimentScores:
+        raise AnalyzerError("sentiment model failed")
+
+
+class CrashingEntities:
+    """Raises an unexpected exception (a bug), whose text must not reach the client."""
+
+    name = "crashing"
+
+    async def extract(self, text: str) -> list[EntityMention]:
+        raise RuntimeError(f"secret internals: {text[:20]}")
+
+
+class BlockedSummarizer:
+    """Never yields until released: stands in for a model that hangs or is slow."""
+
+    name = "blocked"
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.started = threading.Event()
+        self.cancelled = threading.Event()
+
+    def _wait(self) -> None:
+        self.started.set()
+        self.release.wait(60)
+
+    async def summarize(self, text: str) -> AsyncGenerator[str, None]:
+        try:
+            await asyncio.to_thread(self._wait)
+            yield "Released."
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            raise
+
+
+class EchoGenerator:
+    """Generates the prompt's words back, one token per word."""
+
+    name = "echo"
+
+    async def generate(
+        self, prompt: str, params: GenerationParams
+    ) -> AsyncGenerator[GenerationEvent, None]:
+        words = prompt.split()
+        yield GenerationStarted(self.name, len(words), params.max_new_tokens)
+        produced = ""
+        count = 0
+        for word in words[: params.max_new_tokens]:
+            piece = (" " if count else "") + word
+            candidate = produced + piece
+            hit = [candidate.index(stop) for stop in params.stop if stop in candidate]
+            if hit:
+                tail = candidate[: min(hit)][len(produced) :]
+                if tail:
+                    yield GeneratedText(tail, count)
+                yield GenerationFinished(FinishReason.STOP, count)
+                return
+            count += 1
+            produced = candidate
+            yield GeneratedText(piece, count)
+            await asyncio.sleep(0)
+        reason = FinishReason.LENGTH if len(words) > params.max_new_tokens else FinishReason.EOS
+        yield GenerationFinished(reason, count)
+
+
+def word_analyzers(**overrides: object) -> Analyzers:
+    parts: dict[str, object] = {
+        "sentiment": WordListSentiment(),
+        "summarizer": LeadSentencesSummarizer(),
+        "entities": CapitalisedEntities(),
+        "generator": None,
+    }
+    parts.update(overrides)
+    return Analyzers(**parts)  # type: ignore[arg-type]

@@ -1,0 +1,55 @@
+"""Helpers for reading streams and statuses in tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from protos import textstream_pb2 as pb
+from protos import textstream_pb2_grpc as pb_grpc
+
+REVIEW = (
+    "I love this phone. The screen is excellent and the battery is great. "
+    "Support at Acme was wonderful when I called. Shipping from Berlin was slow but fine. "
+    "The case it came with is bad and the charger is terrible. Overall I am happy with it."
+)
+
+
+def case(update: pb.StageUpdate) -> str:
+    return update.WhichOneof("update") or ""
+
+
+async def stream(
+    stub: pb_grpc.TextProcessorStub, metadata: Any = None, **fields: Any
+) -> list[pb.StageUpdate]:
+    call = stub.ProcessStream(pb.ProcessRequest(**fields), metadata=metadata)
+    return [update async for update in call]
+
+
+async def rpc_error(awaitable: Any) -> grpc.aio.AioRpcError:
+    """The AioRpcError an awaited unary call or an exhausted stream raises."""
+    try:
+        if hasattr(awaitable, "__aiter__"):
+            async for _ in awaitable:
+                pass
+        else:
+            await awaitable
+    except grpc.aio.AioRpcError as error:
+        return error
+    raise AssertionError("the call succeeded")
+
+
+def bad_fields(error: grpc.aio.AioRpcError) -> dict[str, str]:
+    """field -> description from the google.rpc.BadRequest detail of an error."""
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    assert status is not None, "no rich status attached"
+    fields: dict[str, str] = {}
+    for detail in status.details:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            fields.update({v.field: v.description for v in bad.field_violations})
+    return fields
