@@ -63,6 +63,8 @@ async def serve(settings: Settings, loader: Loader = _default_loader) -> None:
     )
     await state.begin_drain()
     loading.cancel()
+    if settings.shutdown_delay_seconds:
+        await asyncio.sleep(settings.shutdown_delay_seconds)
     # New calls are refused at once; calls in flight get the grace period, then are cancelled.
     await server.stop(settings.grace_period_seconds)
     if state.analyzers is not None:

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     stage_timeout_seconds: float = Field(120.0, gt=0)
     # Seconds in-flight calls get to finish after SIGTERM/SIGINT.
     grace_period_seconds: float = Field(30.0, ge=0)
+    # Seconds between SIGTERM and closing the port, with health NOT_SERVING and new calls
+    # refused, so load balancers see the instance leave before connections are refused.
+    shutdown_delay_seconds: float = Field(0.0, ge=0)
     # Updates buffered per stream before stages wait for the client to read.
     stream_buffer_updates: int = Field(64, ge=1)
 

@@ -53,3 +53,11 @@ def bad_fields(error: grpc.aio.AioRpcError) -> dict[str, str]:
             detail.Unpack(bad)
             fields.update({v.field: v.description for v in bad.field_violations})
     return fields
+
+
+async def read_rest(call: Any) -> list[pb.StageUpdate]:
+    """The remaining updates of a stream already read with call.read()."""
+    updates = []
+    while (update := await call.read()) is not grpc.aio.EOF:
+        updates.append(update)
+    return updates

@@ -1,0 +1,28 @@
+"""Runs the real server entry point (server.main.serve) with test-double analyzers.
+
+Usage: python -m tests.serve_doubles SECONDS_PER_CHUNK [setting=value ...]
+"""
+
+from __future__ import annotations
+
+import sys
+
+from analyzers.base import Analyzers
+from analyzers.config import ModelSettings
+from server.main import run
+from server.settings import load_settings
+from tests.doubles import WordListSentiment, word_analyzers
+
+
+def main() -> None:
+    delay = float(sys.argv[1])
+    overrides = dict(arg.split("=", 1) for arg in sys.argv[2:])
+
+    def loader(models: ModelSettings) -> Analyzers:
+        return word_analyzers(sentiment=WordListSentiment(delay=delay))
+
+    run(load_settings(None, host="127.0.0.1", port=0, **overrides), loader)
+
+
+if __name__ == "__main__":
+    main()

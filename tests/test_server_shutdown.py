@@ -1,0 +1,47 @@
+"""SIGTERM on the real server process: health goes NOT_SERVING, new calls are refused,
+the stream in flight finishes, and the process exits cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from protos import textstream_pb2 as pb
+from protos import textstream_pb2_grpc as pb_grpc
+from tests.processes import doubles_server
+from tests.streams import REVIEW, case, read_rest, rpc_error
+
+
+async def test_sigterm_drains_the_stream_in_flight():
+    server = doubles_server(0.15, "shutdown_delay_seconds=1", "grace_period_seconds=20")
+    try:
+        port = server.wait_for("listening")["port"]
+        server.wait_for("serving")
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = pb_grpc.TextProcessorStub(channel)
+            health = health_pb2_grpc.HealthStub(channel)
+            call = stub.ProcessStream(pb.ProcessRequest(text=REVIEW, chunk_size=50))
+            first = await call.read()
+            assert case(first) == "started"
+
+            server.proc.send_signal(signal.SIGTERM)
+            await asyncio.to_thread(server.wait_for, "draining")
+            status = await health.Check(health_pb2.HealthCheckRequest())
+            assert status.status == health_pb2.HealthCheckResponse.NOT_SERVING
+            refused = await rpc_error(stub.Process(pb.ProcessRequest(text=REVIEW)))
+            assert refused.code() == grpc.StatusCode.UNAVAILABLE
+
+            rest = await read_rest(call)
+            assert case(rest[-1]) == "completed"
+            assert await call.code() == grpc.StatusCode.OK
+            progress = [u for u in rest if case(u) == "sentiment_progress"]
+            chunk_count = next(u.chunked.chunk_count for u in rest if case(u) == "chunked")
+            assert len(progress) == chunk_count > 3
+        assert await asyncio.to_thread(server.proc.wait, 30) == 0
+        stopped = await asyncio.to_thread(server.wait_for, "stopped")
+        assert stopped["completed_calls"] >= 2
+    finally:
+        server.stop()
