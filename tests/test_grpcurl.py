@@ -49,9 +49,11 @@ async def test_grpcurl_streams_process_stream_with_seed_defaults(serve):
     assert code == 0, err
     updates = json_objects(out)
     kinds = [next(k for k in u if k not in ("sequence", "elapsed_seconds")) for u in updates]
-    assert kinds[0] == "started" and kinds[-1] == "completed"
+    assert kinds[0] == "started"
+    assert kinds[-1] == "completed"
     assert updates[0]["started"]["stages"] == ["STAGE_CHUNKING", "STAGE_SENTIMENT", "STAGE_SUMMARY"]
-    assert "sentiment_progress" in kinds and "summary" in kinds
+    assert "sentiment_progress" in kinds
+    assert "summary" in kinds
 
 
 async def test_grpcurl_lists_describes_and_checks_health(serve):
@@ -62,7 +64,8 @@ async def test_grpcurl_lists_describes_and_checks_health(serve):
         )
         code, health, err = await grpcurl("-plaintext", srv.target, "grpc.health.v1.Health/Check")
     assert "textstream.v1.TextProcessor" in listed.split()
-    assert "oneof update" in described and "SentimentProgress sentiment_progress" in described
+    assert "oneof update" in described
+    assert "SentimentProgress sentiment_progress" in described
     assert code == 0, err
     assert json.loads(health) == {"status": "SERVING"}
 
@@ -77,4 +80,5 @@ async def test_grpcurl_invalid_request_names_the_field(serve):
             "textstream.v1.TextProcessor/Process",
         )
     assert code != 0
-    assert "InvalidArgument" in err and "text" in err
+    assert "InvalidArgument" in err
+    assert "text" in err

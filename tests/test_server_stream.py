@@ -59,7 +59,8 @@ async def test_full_sequence_and_ordering(serve):
         assert begin < end
         if progress:
             steps = positions(progress)
-            assert steps and all(begin < i < end for i in steps)
+            assert steps
+            assert all(begin < i < end for i in steps)
 
     progress = [u.sentiment_progress for u in updates if case(u) == "sentiment_progress"]
     assert [p.chunk_index for p in progress] == list(range(chunked.chunk_count))
@@ -154,7 +155,8 @@ async def test_failing_stage_reports_error_and_others_continue(serve):
     assert errors[pb.STAGE_SENTIMENT].code_name == "INTERNAL"
     # An unexpected exception gives a request id, never its own text.
     crash = errors[pb.STAGE_ENTITIES].message
-    assert "secret" not in crash and updates[0].started.request_id in crash
+    assert "secret" not in crash
+    assert updates[0].started.request_id in crash
     assert "summary" in {case(u) for u in updates}
     assert case(updates[-1]) == "completed"
 
@@ -184,7 +186,8 @@ async def test_process_returns_the_stream_results_at_once(serve):
         updates = await stream(srv.stub, text=REVIEW, include_entities=True)
         response = await srv.stub.Process(pb.ProcessRequest(text=REVIEW, include_entities=True))
     streamed = {case(u): u for u in updates}
-    assert response.request_id and response.request_id != updates[0].started.request_id
+    assert response.request_id
+    assert response.request_id != updates[0].started.request_id
     assert response.sentiment == streamed["sentiment"].sentiment
     assert response.summary == streamed["summary"].summary
     assert response.entities == streamed["entities"].entities
