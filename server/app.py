@@ -10,6 +10,7 @@ from grpc_reflection.v1alpha._async import ReflectionServicer
 
 from analyzers.base import Analyzers
 from protos import textstream_pb2 as pb
+from server.auth import BearerTokenInterceptor
 from server.registration import add_text_processor
 from server.servicer import TextProcessorServicer
 from server.settings import Settings
@@ -21,7 +22,7 @@ _REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
 
 
 def _server_options(settings: Settings) -> list[tuple[str, int]]:
-    return [
+    options = [
         ("grpc.max_receive_message_length", settings.max_receive_message_bytes),
         ("grpc.max_send_message_length", settings.max_send_message_bytes),
         # Keepalive enforcement: clients may ping at most every 10 s, even when idle.
@@ -30,6 +31,33 @@ def _server_options(settings: Settings) -> list[tuple[str, int]]:
         ("grpc.keepalive_time_ms", 60_000),
         ("grpc.keepalive_timeout_ms", 20_000),
     ]
+    if settings.max_connection_age_seconds is not None:
+        options += [
+            ("grpc.max_connection_age_ms", int(settings.max_connection_age_seconds * 1000)),
+            (
+                "grpc.max_connection_age_grace_ms",
+                int(settings.max_connection_age_grace_seconds * 1000),
+            ),
+        ]
+    return options
+
+
+def _credentials(settings: Settings) -> grpc.ServerCredentials | None:
+    if settings.tls_cert_file is None or settings.tls_key_file is None:
+        return None
+    client_ca = settings.tls_client_ca_file
+    return grpc.ssl_server_credentials(
+        [(settings.tls_key_file.read_bytes(), settings.tls_cert_file.read_bytes())],
+        root_certificates=client_ca.read_bytes() if client_ca else None,
+        require_client_auth=client_ca is not None,
+    )
+
+
+def _interceptors(settings: Settings) -> list[BearerTokenInterceptor]:
+    if not settings.auth_tokens:
+        return []
+    tokens = [token.get_secret_value() for token in settings.auth_tokens]
+    return [BearerTokenInterceptor(tokens, frozenset(settings.auth_exempt_services))]
 
 
 def _add_reflection(server: grpc.aio.Server) -> None:
@@ -61,7 +89,9 @@ async def create_server(
     UNAVAILABLE until state.set_ready(analyzers) is awaited.
     """
     state = state or ServiceState(settings)
-    server = grpc.aio.server(options=_server_options(settings))
+    server = grpc.aio.server(
+        options=_server_options(settings), interceptors=_interceptors(settings)
+    )
     add_text_processor(TextProcessorServicer(state), server)
     health_pb2_grpc.add_HealthServicer_to_server(state.health, server)
     _add_reflection(server)
@@ -69,7 +99,12 @@ async def create_server(
         await state.set_loading()
     else:
         await state.set_ready(analyzers)
-    port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+    address = f"{settings.host}:{settings.port}"
+    credentials = _credentials(settings)
+    if credentials is None:
+        port = server.add_insecure_port(address)
+    else:
+        port = server.add_secure_port(address, credentials)
     if port == 0:
         raise OSError(f"could not bind {settings.host}:{settings.port}")
     return server, port

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -57,7 +57,37 @@ class Settings(BaseSettings):
 
     log_level: LogLevel = "INFO"
 
+    # TLS: a certificate and key turn TLS on; a client CA also requires client certificates.
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_client_ca_file: Path | None = None
+    # Bearer tokens (any one is accepted); empty: no authentication.
+    auth_tokens: list[SecretStr] = Field(default_factory=list)
+    # Services callable without a token, so probes and grpcurl `list` keep working.
+    auth_exempt_services: list[str] = Field(
+        default_factory=lambda: [
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1alpha.ServerReflection",
+            "grpc.reflection.v1.ServerReflection",
+        ]
+    )
+    # Connections are closed (with a grace) after this age, so clients reconnect and load
+    # spreads over new replicas; None: never.
+    max_connection_age_seconds: float | None = Field(None, gt=0)
+    max_connection_age_grace_seconds: float = Field(30.0, ge=0)
+
+    # Prometheus metrics on their own HTTP port; 0 disables them.
+    metrics_port: int = Field(9464, ge=0, le=65535)
+
     models: ModelSettings = Field(default_factory=ModelSettings)
+
+    @model_validator(mode="after")
+    def _tls_pairs(self) -> Settings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file must be set together")
+        if self.tls_client_ca_file is not None and self.tls_cert_file is None:
+            raise ValueError("tls_client_ca_file (mutual TLS) needs tls_cert_file and tls_key_file")
+        return self
 
     @classmethod
     def settings_customise_sources(
