@@ -53,11 +53,15 @@ def _credentials(settings: Settings) -> grpc.ServerCredentials | None:
     )
 
 
-def _interceptors(settings: Settings) -> list[BearerTokenInterceptor]:
+def _interceptors(settings: Settings, state: ServiceState) -> list[BearerTokenInterceptor]:
     if not settings.auth_tokens:
         return []
     tokens = [token.get_secret_value() for token in settings.auth_tokens]
-    return [BearerTokenInterceptor(tokens, frozenset(settings.auth_exempt_services))]
+
+    def rejected(method: str) -> None:
+        state.metrics.call_ended(method, "UNAUTHENTICATED", 0.0)
+
+    return [BearerTokenInterceptor(tokens, frozenset(settings.auth_exempt_services), rejected)]
 
 
 def _add_reflection(server: grpc.aio.Server) -> None:
@@ -90,7 +94,7 @@ async def create_server(
     """
     state = state or ServiceState(settings)
     server = grpc.aio.server(
-        options=_server_options(settings), interceptors=_interceptors(settings)
+        options=_server_options(settings), interceptors=_interceptors(settings, state)
     )
     add_text_processor(TextProcessorServicer(state), server)
     health_pb2_grpc.add_HealthServicer_to_server(state.health, server)

@@ -50,9 +50,15 @@ class BearerTokenInterceptor(Interceptor):
     grpcurl `list` keep working. Tokens are compared in constant time.
     """
 
-    def __init__(self, tokens: list[str], exempt: frozenset[str]) -> None:
+    def __init__(
+        self,
+        tokens: list[str],
+        exempt: frozenset[str],
+        on_reject: Callable[[str], None] | None = None,
+    ) -> None:
         self._expected = [f"Bearer {token}".encode() for token in tokens]
         self._exempt = exempt
+        self._on_reject = on_reject
 
     def _authorised(self, metadata: tuple[tuple[str, str | bytes], ...] | None) -> bool:
         presented = b""
@@ -73,4 +79,6 @@ class BearerTokenInterceptor(Interceptor):
             return handler
         if self._authorised(handler_call_details.invocation_metadata):
             return handler
+        if self._on_reject is not None:
+            self._on_reject(handler_call_details.method.rsplit("/", 1)[-1])
         return _rejecting(handler, "missing or invalid bearer token")

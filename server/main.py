@@ -42,13 +42,23 @@ async def _load_models(state: ServiceState, loader: Loader) -> None:
     log.info("serving", extra={"load_seconds": analyzers.load_seconds})
 
 
+def _http_host(grpc_host: str) -> str:
+    # gRPC writes "[::]" for all interfaces; the HTTP server wants the bare address.
+    return grpc_host.strip("[]") or "::"
+
+
 async def serve(settings: Settings, loader: Loader = _default_loader) -> None:
     """Serve until SIGTERM or SIGINT, then drain within settings.grace_period_seconds."""
     configure_logging(settings.log_level)
     state = ServiceState(settings)
     server, port = await create_server(settings, None, state)
     await server.start()
-    log.info("listening", extra={"host": settings.host, "port": port})
+    metrics_port = (
+        state.metrics.serve_http(_http_host(settings.host), settings.metrics_port)
+        if settings.metrics_enabled
+        else None
+    )
+    log.info("listening", extra={"host": settings.host, "port": port, "metrics_port": metrics_port})
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -55,9 +55,15 @@ class Pipeline:
     stage, which cancels their queued model work.
     """
 
-    def __init__(self, analyzers: Analyzers, limits: PipelineLimits) -> None:
+    def __init__(
+        self,
+        analyzers: Analyzers,
+        limits: PipelineLimits,
+        on_stage_done: Callable[[Stage, float], None] | None = None,
+    ) -> None:
         self._analyzers = analyzers
         self._limits = limits
+        self._on_stage_done = on_stage_done
 
     async def run(
         self, request: AnalysisRequest, request_id: str, started_at: float
@@ -81,7 +87,8 @@ class Pipeline:
         chunk_started = time.monotonic()
         yield StageStarted(Stage.CHUNKING)
         yield Chunked(tuple(spans))
-        timings: dict[Stage, float] = {Stage.CHUNKING: time.monotonic() - chunk_started}
+        timings: dict[Stage, float] = {}
+        self._record(timings, Stage.CHUNKING, chunk_started)
         if summary_too_short:
             yield StageSkipped(
                 Stage.SUMMARY,
@@ -95,6 +102,11 @@ class Pipeline:
             total_seconds=time.monotonic() - started_at,
             stage_seconds=tuple(timings.items()),
         )
+
+    def _record(self, timings: dict[Stage, float], stage: Stage, started: float) -> None:
+        timings[stage] = time.monotonic() - started
+        if self._on_stage_done is not None:
+            self._on_stage_done(stage, timings[stage])
 
     async def _merge(
         self, runners: dict[Stage, StageEvents], timings: dict[Stage, float], request_id: str
@@ -160,7 +172,7 @@ class Pipeline:
                 f"internal error in the {stage.value} stage (request id {request_id})",
             )
         finally:
-            timings[stage] = time.monotonic() - started
+            self._record(timings, stage, started)
             with contextlib.suppress(Exception):
                 await events.aclose()
         if failure is not None:

@@ -107,7 +107,12 @@ class TextProcessorServicer:
             outcome = "INTERNAL"
             await context.abort(grpc.StatusCode.INTERNAL, f"{error} (request id {request_id})")
         except asyncio.CancelledError:
-            outcome = "CANCELLED"
+            # grpc cancels the handler both when the client cancels and when its deadline
+            # passes; the time left tells which.
+            remaining = context.time_remaining()
+            outcome = (
+                "DEADLINE_EXCEEDED" if remaining is not None and remaining <= 0 else "CANCELLED"
+            )
             raise
         except grpc.aio.AbortError:
             raise
@@ -123,13 +128,15 @@ class TextProcessorServicer:
                 grpc.StatusCode.INTERNAL, f"internal error (request id {request_id})"
             )
         finally:
+            seconds = time.monotonic() - began
+            self._state.metrics.call_ended(method, outcome, seconds)
             log.info(
                 "call ended",
                 extra={
                     "request_id": request_id,
                     "method": method,
                     "code": outcome,
-                    "seconds": round(time.monotonic() - began, 6),
+                    "seconds": round(seconds, 6),
                 },
             )
 
@@ -152,7 +159,10 @@ class TextProcessorServicer:
             analysis = self._analysis_request(request)
             sequencer = UpdateSequencer(call.started_at)
             async for event in call.pipeline.run(analysis, call.request_id, call.started_at):
-                yield sequencer.stage_update(event)
+                update = sequencer.stage_update(event)
+                if update.sequence == 0:
+                    self._state.metrics.first_update(update.elapsed_seconds)
+                yield update
 
     async def Process(
         self, request: pb.ProcessRequest | Undecodable, context: Context
@@ -185,7 +195,10 @@ class TextProcessorServicer:
             stream = generator.generate(prompt, params)
             try:
                 async for event in stream:
-                    yield sequencer.generate_update(event, call.request_id)
+                    update = sequencer.generate_update(event, call.request_id)
+                    if update.sequence == 0:
+                        self._state.metrics.first_update(update.elapsed_seconds)
+                    yield update
             finally:
                 # Stops generation at the next token when the client has gone.
                 await stream.aclose()

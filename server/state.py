@@ -10,6 +10,7 @@ from grpc_health.v1 import health_pb2
 from grpc_health.v1._async import HealthServicer
 
 from analyzers.base import Analyzers
+from server.metrics import Metrics
 from server.pipeline import Pipeline, PipelineLimits
 from server.settings import Settings
 
@@ -33,6 +34,7 @@ class ServiceState:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.health = HealthServicer()
+        self.metrics = Metrics()
         self.analyzers: Analyzers | None = None
         self.pipeline: Pipeline | None = None
         self.draining = False
@@ -55,7 +57,9 @@ class ServiceState:
                 summary_min_text_chars=settings.summary_min_text_chars,
                 stream_buffer_updates=settings.stream_buffer_updates,
             ),
+            on_stage_done=lambda stage, seconds: self.metrics.stage_done(stage.value, seconds),
         )
+        self.metrics.models_loaded(analyzers.load_seconds)
         for name in _HEALTH_NAMES:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
 
@@ -85,8 +89,10 @@ class ServiceState:
                 "calls; retry later"
             )
         self.inflight += 1
+        self.metrics.inflight.inc()
         try:
             yield time.monotonic()
         finally:
             self.inflight -= 1
+            self.metrics.inflight.dec()
             self.completed_calls += 1

@@ -21,7 +21,8 @@ def main() -> None:
     def loader(models: ModelSettings) -> Analyzers:
         return word_analyzers(sentiment=WordListSentiment(delay=delay))
 
-    run(load_settings(None, host="127.0.0.1", port=0, **overrides), loader)
+    settings = {"host": "127.0.0.1", "port": 0, "metrics_port": 0, **overrides}
+    run(load_settings(None, **settings), loader)
 
 
 if __name__ == "__main__":

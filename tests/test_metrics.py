@@ -1,0 +1,63 @@
+"""Prometheus metrics scraped over HTTP after real traffic: valid, invalid, cancelled."""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.request
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from protos import textstream_pb2 as pb
+from tests.doubles import BlockedSummarizer, word_analyzers
+from tests.streams import REVIEW, rpc_error, stream
+
+
+def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+async def test_metrics_move_with_traffic(serve):
+    blocked = BlockedSummarizer()
+    async with serve(word_analyzers(summarizer=blocked), auth_tokens=["t"]) as srv:
+        port = srv.state.metrics.serve_http("127.0.0.1", 0)
+        auth = (("authorization", "Bearer t"),)
+        blocked.release.set()
+        for _ in range(3):
+            await stream(srv.stub, metadata=auth, text=REVIEW, include_entities=True)
+        await rpc_error(srv.stub.Process(pb.ProcessRequest(text="short"), metadata=auth))
+        await rpc_error(srv.stub.Process(pb.ProcessRequest(text=REVIEW)))
+
+        blocked.release.clear()
+        blocked.started.clear()
+        call = srv.stub.ProcessStream(pb.ProcessRequest(text=REVIEW), metadata=auth)
+        await call.read()
+        await asyncio.to_thread(blocked.started.wait, 10)
+        during = await asyncio.to_thread(scrape, port)
+        call.cancel()
+        for _ in range(100):
+            if srv.state.inflight == 0:
+                break
+            await asyncio.sleep(0.02)
+        blocked.release.set()
+        after = await asyncio.to_thread(scrape, port)
+
+    def value(samples, name, **labels):
+        return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+    assert value(during, "textstream_inflight_streams") == 1
+    assert value(after, "textstream_inflight_streams") == 0
+    assert value(after, "textstream_requests_total", method="ProcessStream", code="OK") == 3
+    assert value(after, "textstream_requests_total", method="Process", code="INVALID_ARGUMENT") == 1
+    assert value(after, "textstream_requests_total", method="Process", code="UNAUTHENTICATED") == 1
+    assert value(after, "textstream_requests_total", method="ProcessStream", code="CANCELLED") == 1
+    assert value(after, "textstream_cancelled_total") == 1
+    assert value(after, "textstream_request_duration_seconds_count", method="ProcessStream") == 4
+    assert value(after, "textstream_time_to_first_update_seconds_count") == 4
+    for stage in ("chunking", "sentiment", "summary", "entities"):
+        assert value(after, "textstream_stage_duration_seconds_count", stage=stage) >= 3
