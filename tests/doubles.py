@@ -6,6 +6,7 @@ import asyncio
 import re
 import threading
 from collections.abc import AsyncGenerator
+from concurrent.futures import ThreadPoolExecutor
 
 from analyzers.base import AnalyzerError, Analyzers
 from analyzers.types import (
@@ -40,7 +41,10 @@ def _word_scores(chunk: str) -> SentimentScores:
 
 
 class WordListSentiment:
-    """Counts positive and negative words, on a worker thread like a real model."""
+    """Counts positive and negative words, one chunk at a time on its own thread, like a model.
+
+    Chunks still queued for the thread when their caller goes away are never run.
+    """
 
     name = "word-list"
 
@@ -48,6 +52,7 @@ class WordListSentiment:
         self.delay = delay
         self.processed = 0
         self.threads: set[str] = set()
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="word-list")
 
     def _run(self, chunk: str) -> SentimentScores:
         self.threads.add(threading.current_thread().name)
@@ -57,7 +62,7 @@ class WordListSentiment:
         return _word_scores(chunk)
 
     async def classify(self, chunk: str) -> SentimentScores:
-        return await asyncio.to_thread(self._run, chunk)
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self._run, chunk)
 
 
 class LeadSentencesSummarizer:
