@@ -59,5 +59,6 @@ class ServerProcess:
         self.proc.wait(10)
 
 
-def doubles_server(delay: float, *settings: str) -> ServerProcess:
+def doubles_server(delay: float | str, *settings: str) -> ServerProcess:
+    """The real entry point with test doubles; delay per chunk, or "fail" to fail loading."""
     return ServerProcess([sys.executable, "-m", "tests.serve_doubles", str(delay), *settings])

@@ -1,0 +1,120 @@
+"""Faults: deadlines, cancellations by the hundred, clients that stop reading, failed loads."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+
+import grpc
+import psutil
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from protos import textstream_pb2 as pb
+from protos import textstream_pb2_grpc as pb_grpc
+from tests.doubles import WordListSentiment, word_analyzers
+from tests.processes import doubles_server
+from tests.streams import REVIEW, case, read_rest, rpc_error, stream
+
+LONG = "good words here and there. " * 185  # 4995 characters
+CHUNKS = 185  # at chunk_size 50, one sentence per chunk
+
+
+async def _settled(read, rounds: int = 20, pause: float = 0.05):
+    """Polls read() until it returns the same value twice in a row, then returns it."""
+    last = read()
+    for _ in range(rounds):
+        await asyncio.sleep(pause)
+        now = read()
+        if now == last:
+            return now
+        last = now
+    return last
+
+
+async def test_deadline_in_the_past_runs_nothing(serve):
+    sentiment = WordListSentiment()
+    async with serve(word_analyzers(sentiment=sentiment)) as srv:
+        error = await rpc_error(srv.stub.ProcessStream(pb.ProcessRequest(text=REVIEW), timeout=0))
+        assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        assert sentiment.processed == 0
+        assert case((await stream(srv.stub, text=REVIEW))[-1]) == "completed"
+
+
+async def test_deadline_mid_stream_stops_compute(serve):
+    sentiment = WordListSentiment(delay=0.05)
+    async with serve(word_analyzers(sentiment=sentiment)) as srv:
+        call = srv.stub.ProcessStream(
+            pb.ProcessRequest(text=LONG, chunk_size=50, include_summary=False), timeout=1.0
+        )
+        error = await rpc_error(call)
+        assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        stopped_at = await _settled(lambda: sentiment.processed)
+        assert 0 < stopped_at < CHUNKS
+        assert srv.state.inflight == 0
+        assert case((await stream(srv.stub, text=REVIEW))[-1]) == "completed"
+
+
+async def test_hundreds_of_cancellations_leak_nothing(serve):
+    sentiment = WordListSentiment(delay=0.001)
+    process = psutil.Process()
+    async with serve(word_analyzers(sentiment=sentiment)) as srv:
+
+        async def cancel_after(updates: int) -> None:
+            call = srv.stub.ProcessStream(pb.ProcessRequest(text=LONG, chunk_size=50))
+            for _ in range(updates):
+                await call.read()
+            call.cancel()
+
+        await asyncio.gather(*(cancel_after(1 + i % 5) for i in range(50)))
+        gc.collect()
+        tasks_before = len(asyncio.all_tasks())
+        rss_before = process.memory_info().rss
+        for round_ in range(6):
+            await asyncio.gather(*(cancel_after(1 + (round_ + i) % 7) for i in range(50)))
+        await _settled(lambda: (srv.state.inflight, sentiment.processed))
+        gc.collect()
+        assert srv.state.inflight == 0
+        assert len(asyncio.all_tasks()) <= tasks_before
+        # 300 cancelled streams: memory stays flat (allowing allocator noise, not growth).
+        assert process.memory_info().rss - rss_before < 40 * 2**20
+        # Most queued chunks of cancelled streams were dropped, never computed.
+        assert sentiment.processed < 350 * CHUNKS / 4
+        assert case((await stream(srv.stub, text=REVIEW))[-1]) == "completed"
+
+
+async def test_client_that_stops_reading_holds_back_its_stages(serve):
+    sentiment = WordListSentiment()
+    async with serve(word_analyzers(sentiment=sentiment), stream_buffer_updates=4) as srv:
+        # A small HTTP/2 window: the client's unread updates soon fill it.
+        options = [("grpc.http2.lookahead_bytes", 1024), ("grpc.http2.bdp_probe", 0)]
+        async with grpc.aio.insecure_channel(srv.target, options=options) as channel:
+            stub = pb_grpc.TextProcessorStub(channel)
+            call = stub.ProcessStream(
+                pb.ProcessRequest(text=LONG, chunk_size=50, include_summary=False)
+            )
+            await call.read()
+            held = await _settled(lambda: sentiment.processed, pause=0.2)
+            assert held < CHUNKS
+            rest = await read_rest(call)
+        assert case(rest[-1]) == "completed"
+        assert sentiment.processed == CHUNKS
+
+
+async def test_failed_model_load_stays_up_not_serving():
+    server = doubles_server("fail")
+    try:
+        port = server.wait_for("listening")["port"]
+        failure = await asyncio.to_thread(
+            server.wait_for, "models failed to load; health stays NOT_SERVING"
+        )
+        assert "/models/missing" in failure["reason"]
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            status = await health.Check(health_pb2.HealthCheckRequest())
+            assert status.status == health_pb2.HealthCheckResponse.NOT_SERVING
+            stub = pb_grpc.TextProcessorStub(channel)
+            error = await rpc_error(stub.Process(pb.ProcessRequest(text=REVIEW)))
+            assert error.code() == grpc.StatusCode.UNAVAILABLE
+        assert server.proc.poll() is None
+    finally:
+        server.stop()
