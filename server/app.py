@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -15,6 +17,7 @@ from server.registration import add_text_processor
 from server.servicer import TextProcessorServicer
 from server.settings import Settings
 from server.state import SERVICE_NAME, ServiceState
+from server.tracing import server_interceptors
 
 # grpcio-reflection ships only v1alpha; v1 has the same messages on the wire under another
 # service name, so newer grpcurl and Postman find the service too.
@@ -53,7 +56,7 @@ def _credentials(settings: Settings) -> grpc.ServerCredentials | None:
     )
 
 
-def _interceptors(settings: Settings, state: ServiceState) -> list[BearerTokenInterceptor]:
+def _interceptors(settings: Settings, state: ServiceState) -> list[Any]:
     if not settings.auth_tokens:
         return []
     tokens = [token.get_secret_value() for token in settings.auth_tokens]
@@ -93,9 +96,8 @@ async def create_server(
     UNAVAILABLE until state.set_ready(analyzers) is awaited.
     """
     state = state or ServiceState(settings)
-    server = grpc.aio.server(
-        options=_server_options(settings), interceptors=_interceptors(settings, state)
-    )
+    interceptors = server_interceptors(state.tracer_provider) + _interceptors(settings, state)
+    server = grpc.aio.server(options=_server_options(settings), interceptors=interceptors)
     add_text_processor(TextProcessorServicer(state), server)
     health_pb2_grpc.add_HealthServicer_to_server(state.health, server)
     _add_reflection(server)

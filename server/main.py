@@ -13,6 +13,7 @@ from server.app import create_server
 from server.logs import configure_logging
 from server.settings import Settings
 from server.state import ServiceState
+from server.tracing import tracer_provider_for
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,8 @@ def _http_host(grpc_host: str) -> str:
 async def serve(settings: Settings, loader: Loader = _default_loader) -> None:
     """Serve until SIGTERM or SIGINT, then drain within settings.grace_period_seconds."""
     configure_logging(settings.log_level)
-    state = ServiceState(settings)
+    tracer_provider = tracer_provider_for(settings)
+    state = ServiceState(settings, tracer_provider)
     server, port = await create_server(settings, None, state)
     await server.start()
     metrics_port = (
@@ -79,6 +81,8 @@ async def serve(settings: Settings, loader: Loader = _default_loader) -> None:
     await server.stop(settings.grace_period_seconds)
     if state.analyzers is not None:
         state.analyzers.close()
+    if tracer_provider is not None:
+        tracer_provider.shutdown()
     log.info("stopped", extra={"completed_calls": state.completed_calls})
 
 

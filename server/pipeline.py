@@ -9,6 +9,8 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 
+from opentelemetry import trace
+
 from analyzers.base import AnalyzerError, Analyzers, OverloadedError
 from server.aggregate import overall_sentiment
 from server.chunking import chunk_spans
@@ -60,10 +62,12 @@ class Pipeline:
         analyzers: Analyzers,
         limits: PipelineLimits,
         on_stage_done: Callable[[Stage, float], None] | None = None,
+        tracer: trace.Tracer | None = None,
     ) -> None:
         self._analyzers = analyzers
         self._limits = limits
         self._on_stage_done = on_stage_done
+        self._tracer = tracer or trace.NoOpTracer()
 
     async def run(
         self, request: AnalysisRequest, request_id: str, started_at: float
@@ -85,6 +89,8 @@ class Pipeline:
         # Chunking is pure Python and fast: it is done before the first update, so the
         # first update never waits for a model.
         chunk_started = time.monotonic()
+        with self._tracer.start_as_current_span("stage chunking") as span:
+            span.set_attribute("textstream.chunks", len(spans))
         yield StageStarted(Stage.CHUNKING)
         yield Chunked(tuple(spans))
         timings: dict[Stage, float] = {}
@@ -145,10 +151,13 @@ class Pipeline:
         started = time.monotonic()
         failure: StageFailed | None = None
         events = runner()
+        span = self._tracer.start_span(f"stage {stage.value}")
         try:
-            async with asyncio.timeout(self._limits.stage_timeout_seconds):
-                async for event in events:
-                    await queue.put(event)
+            # Stage tasks copy the call's context, so this span is a child of the call's.
+            with trace.use_span(span, end_on_exit=False):
+                async with asyncio.timeout(self._limits.stage_timeout_seconds):
+                    async for event in events:
+                        await queue.put(event)
         except TimeoutError:
             failure = StageFailed(
                 stage,
@@ -175,6 +184,10 @@ class Pipeline:
             self._record(timings, stage, started)
             with contextlib.suppress(Exception):
                 await events.aclose()
+            if failure is not None:
+                span.set_status(trace.StatusCode.ERROR, failure.message)
+                span.set_attribute("textstream.error_kind", failure.kind.value)
+            span.end()
         if failure is not None:
             await queue.put(failure)
         await queue.put(_StageDone())

@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     max_connection_age_seconds: float | None = Field(None, gt=0)
     max_connection_age_grace_seconds: float = Field(30.0, ge=0)
 
+    # OpenTelemetry traces exported over OTLP/gRPC; off by default.
+    tracing_enabled: bool = False
+    tracing_otlp_endpoint: str = "http://localhost:4317"
+
     # Prometheus metrics on their own HTTP port (0: any free port, logged at start).
     metrics_enabled: bool = True
     metrics_port: int = Field(9464, ge=0, le=65535)

@@ -8,11 +8,13 @@ from contextlib import asynccontextmanager
 
 from grpc_health.v1 import health_pb2
 from grpc_health.v1._async import HealthServicer
+from opentelemetry.sdk.trace import TracerProvider
 
 from analyzers.base import Analyzers
 from server.metrics import Metrics
 from server.pipeline import Pipeline, PipelineLimits
 from server.settings import Settings
+from server.tracing import pipeline_tracer
 
 SERVICE_NAME = "textstream.v1.TextProcessor"
 _HEALTH_NAMES = ("", SERVICE_NAME)
@@ -31,8 +33,9 @@ class Overloaded(Exception):
 class ServiceState:
     """Shared by the servicers: what can be served now, and who is being served."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, tracer_provider: TracerProvider | None = None) -> None:
         self.settings = settings
+        self.tracer_provider = tracer_provider
         self.health = HealthServicer()
         self.metrics = Metrics()
         self.analyzers: Analyzers | None = None
@@ -58,6 +61,7 @@ class ServiceState:
                 stream_buffer_updates=settings.stream_buffer_updates,
             ),
             on_stage_done=lambda stage, seconds: self.metrics.stage_done(stage.value, seconds),
+            tracer=pipeline_tracer(self.tracer_provider),
         )
         self.metrics.models_loaded(analyzers.load_seconds)
         for name in _HEALTH_NAMES:
