@@ -33,6 +33,7 @@ def _server_options(settings: Settings) -> list[tuple[str, int]]:
         ("grpc.keepalive_permit_without_calls", 1),
         ("grpc.keepalive_time_ms", 60_000),
         ("grpc.keepalive_timeout_ms", 20_000),
+        ("grpc.so_reuseport", int(settings.reuse_port)),
     ]
     if settings.max_connection_age_seconds is not None:
         options += [

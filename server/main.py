@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 Loader = Callable[[ModelSettings], Analyzers]
 
 
-def _default_loader(models: ModelSettings) -> Analyzers:
+def default_loader(models: ModelSettings) -> Analyzers:
     # Imported here so that `textstream --help` and the client never pay for torch.
     from analyzers.loader import load_analyzers
 
@@ -48,7 +48,7 @@ def _http_host(grpc_host: str) -> str:
     return grpc_host.strip("[]") or "::"
 
 
-async def serve(settings: Settings, loader: Loader = _default_loader) -> None:
+async def serve(settings: Settings, loader: Loader = default_loader) -> None:
     """Serve until SIGTERM or SIGINT, then drain within settings.grace_period_seconds."""
     configure_logging(settings.log_level)
     tracer_provider = tracer_provider_for(settings)
@@ -86,5 +86,5 @@ async def serve(settings: Settings, loader: Loader = _default_loader) -> None:
     log.info("stopped", extra={"completed_calls": state.completed_calls})
 
 
-def run(settings: Settings, loader: Loader = _default_loader) -> None:
+def run(settings: Settings, loader: Loader = default_loader) -> None:
     asyncio.run(serve(settings, loader))

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
 
     host: str = "[::]"
     port: int = Field(50051, ge=0, le=65535)
+    # Let several processes bind the port (set by `serve --workers N`). Off otherwise, so a
+    # second server on a taken port fails loudly instead of silently sharing it.
+    reuse_port: bool = False
 
     # Request bounds (the contract's defaults).
     min_text_chars: int = Field(10, ge=1)
