@@ -7,7 +7,7 @@ PROTO := protos/textstream.proto
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
-.PHONY: install protos check-protos run test pytest lint typecheck bench clean
+.PHONY: install protos check-protos run test pytest lint typecheck bench ops-check clean
 
 install: $(STAMP)
 
@@ -43,9 +43,13 @@ pytest: $(STAMP)
 
 test: check-protos lint typecheck pytest
 
+# Image, Kubernetes manifests and contract guards (hadolint, kubernetes-validate, buf).
+ops-check: $(STAMP)
+	.ci/ops-checks
+
 bench: $(STAMP)
 	$(BIN)/python -m bench.throughput
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis test-output bench/results
+	rm -rf $(VENV) .tools build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis test-output bench/results
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -102,6 +102,7 @@ async def create_server(
     add_text_processor(TextProcessorServicer(state), server)
     health_pb2_grpc.add_HealthServicer_to_server(state.health, server)
     _add_reflection(server)
+    await state.set_alive()
     if analyzers is None:
         await state.set_loading()
     else:

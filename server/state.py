@@ -18,6 +18,9 @@ from server.tracing import pipeline_tracer
 
 SERVICE_NAME = "textstream.v1.TextProcessor"
 _HEALTH_NAMES = ("", SERVICE_NAME)
+# Always SERVING while the process answers on its event loop: a liveness probe that does not
+# follow model readiness (Kubernetes restarts pods whose liveness fails).
+LIVENESS_NAME = "liveness"
 
 
 class NotReady(Exception):
@@ -44,6 +47,9 @@ class ServiceState:
         self.load_error: str | None = None
         self.inflight = 0
         self.completed_calls = 0
+
+    async def set_alive(self) -> None:
+        await self.health.set(LIVENESS_NAME, health_pb2.HealthCheckResponse.SERVING)
 
     async def set_loading(self) -> None:
         for name in _HEALTH_NAMES:

@@ -29,6 +29,8 @@ async def test_health_follows_loading_serving_and_draining(serve):
     async with serve(None, state=state) as srv:
         for service in ("", "textstream.v1.TextProcessor"):
             assert await _health(srv.channel, service) == NOT_SERVING
+        # Liveness does not follow the models: the process is alive while they load.
+        assert await _health(srv.channel, "liveness") == SERVING
         loading = await rpc_error(srv.stub.ProcessStream(pb.ProcessRequest(text=REVIEW)))
         assert loading.code() == grpc.StatusCode.UNAVAILABLE
         assert "loading" in loading.details()
@@ -52,6 +54,7 @@ async def test_failed_model_load_stays_not_serving(serve):
     async with serve(None, state=state) as srv:
         await state.set_failed("OSError: no such model")
         assert await _health(srv.channel) == NOT_SERVING
+        assert await _health(srv.channel, "liveness") == SERVING
         error = await rpc_error(srv.stub.Process(pb.ProcessRequest(text=REVIEW)))
     assert error.code() == grpc.StatusCode.UNAVAILABLE
 
