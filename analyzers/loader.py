@@ -1,0 +1,182 @@
+"""Build, load and warm the analyzers a ModelSettings asks for."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+from analyzers import entities, sentiment, summary
+from analyzers.base import AnalyzerError, Analyzers
+from analyzers.batcher import BatchLimits
+from analyzers.config import ModelSettings
+from analyzers.cpu import configure_torch_threads
+from analyzers.device import Placement, placement
+from analyzers.entities import SpacyEntities
+from analyzers.generate import CausalGenerator
+from analyzers.sentiment import TransformerSentiment, VaderSentiment
+from analyzers.summary import CentralitySummarizer, Seq2SeqSummarizer
+
+log = logging.getLogger(__name__)
+
+# Model settings that pick the built-in analyzers instead of a transformer.
+VADER = "vader"
+EXTRACTIVE = "extractive"
+
+PROFILE_DEFAULTS: dict[str, dict[str, str]] = {
+    "offline": {
+        "sentiment": VADER,
+        "summary": EXTRACTIVE,
+        "entities": entities.OFFLINE_MODEL,
+        "generator": "",
+    },
+    "hub": {
+        "sentiment": sentiment.DEFAULT_HUB_MODEL,
+        "summary": summary.DEFAULT_HUB_MODEL,
+        "entities": entities.HUB_MODEL,
+        "generator": "",
+    },
+}
+
+# The longest reason quoted from a loading error.
+_REASON_CHARS = 300
+
+
+class _Loadable(Protocol):
+    name: str
+
+    def warm(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+L = TypeVar("L", bound=_Loadable)
+
+
+def load_analyzers(settings: ModelSettings) -> Analyzers:
+    """Load every analyzer the settings name, warm each with one real inference, and time it.
+
+    Blocking (seconds to minutes): the server calls it in a thread. An explicit model setting
+    replaces the profile's default; "vader" and "extractive" name the built-in sentiment and
+    summary analyzers. Raises AnalyzerError naming the model that failed and why.
+    """
+    where = placement(settings.device)
+    if not where.is_cuda:
+        configure_torch_threads()
+    limits = BatchLimits(
+        max_batch_size=settings.max_batch_size,
+        max_wait_ms=settings.max_batch_wait_ms,
+        max_queued_items=settings.max_queued_items,
+        max_batch_tokens=settings.max_batch_tokens,
+    )
+    defaults = PROFILE_DEFAULTS[settings.profile]
+    sources = {
+        "sentiment": settings.sentiment_model or defaults["sentiment"],
+        "summary": settings.summary_model or defaults["summary"],
+        "entities": settings.entities_model or defaults["entities"],
+        "generator": settings.generator_model or defaults["generator"],
+    }
+    loader = _Loader()
+    try:
+        sentiment_analyzer = loader.load(
+            "sentiment", sources["sentiment"], _sentiment(sources["sentiment"], where, limits)
+        )
+        summarizer = loader.load(
+            "summary", sources["summary"], _summarizer(sources["summary"], where, limits, settings)
+        )
+        recognizer = loader.load(
+            "entities",
+            sources["entities"],
+            lambda: SpacyEntities(sources["entities"], limits=limits),
+        )
+        generator = None
+        if sources["generator"]:
+            generator = loader.load(
+                "generator",
+                sources["generator"],
+                lambda: CausalGenerator(
+                    sources["generator"],
+                    placement=where,
+                    max_new_tokens_cap=settings.max_new_tokens_cap,
+                    token_timeout_seconds=settings.generation_token_timeout_seconds,
+                    max_queued=settings.max_queued_items,
+                ),
+            )
+    except BaseException:
+        loader.close_all()
+        raise
+    return Analyzers(
+        sentiment=sentiment_analyzer,
+        summarizer=summarizer,
+        entities=recognizer,
+        generator=generator,
+        load_seconds=loader.seconds,
+    )
+
+
+def _sentiment(
+    source: str, where: Placement, limits: BatchLimits
+) -> Callable[[], VaderSentiment | TransformerSentiment]:
+    if source.lower() == VADER:
+        return lambda: VaderSentiment(limits)
+    return lambda: TransformerSentiment(source, placement=where, limits=limits)
+
+
+def _summarizer(
+    source: str, where: Placement, limits: BatchLimits, settings: ModelSettings
+) -> Callable[[], CentralitySummarizer | Seq2SeqSummarizer]:
+    if source.lower() == EXTRACTIVE:
+        return lambda: CentralitySummarizer(
+            placement=where,
+            limits=limits,
+            min_tokens=settings.summary_min_tokens,
+            max_tokens=settings.summary_max_tokens,
+        )
+    return lambda: Seq2SeqSummarizer(
+        source,
+        placement=where,
+        min_tokens=settings.summary_min_tokens,
+        max_tokens=settings.summary_max_tokens,
+        token_timeout_seconds=settings.generation_token_timeout_seconds,
+        max_queued=settings.max_queued_items,
+    )
+
+
+class _Loader:
+    """Loads analyzers one by one, timing each and remembering them for cleanup."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._loaded: list[_Loadable] = []
+
+    def load(self, role: str, source: str, build: Callable[[], L]) -> L:
+        started = time.perf_counter()
+        try:
+            analyzer = build()
+        except Exception as exc:
+            raise _load_error(role, source, "could not be loaded", exc) from exc
+        self._loaded.append(analyzer)
+        try:
+            analyzer.warm()
+        except Exception as exc:
+            raise _load_error(role, source, "loaded but failed its warm-up run", exc) from exc
+        elapsed = time.perf_counter() - started
+        self.seconds[analyzer.name] = elapsed
+        log.info('loaded %s model "%s" in %.2f s', role, source, elapsed)
+        return analyzer
+
+    def close_all(self) -> None:
+        for analyzer in self._loaded:
+            analyzer.close()
+
+
+def _load_error(role: str, source: str, what: str, exc: Exception) -> AnalyzerError:
+    """The reason's first line only: loading errors run to paragraphs and never need a trace."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    reason = lines[0] if lines else ""
+    if len(reason) > _REASON_CHARS:
+        reason = reason[: _REASON_CHARS - 1] + "…"
+    if not isinstance(exc, AnalyzerError):
+        reason = f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__
+    return AnalyzerError(f'the {role} model "{source}" {what}: {reason}')
