@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from analyzers.types import EntityMention, GenerationEvent, GenerationParams, SentimentScores
+
+if TYPE_CHECKING:
+    from analyzers.batcher import MicroBatcher
 
 
 class AnalyzerError(Exception):
@@ -75,6 +78,11 @@ class Analyzers:
     generator: TextGenerator | None = None
     # Seconds each model took to load and warm, by model name.
     load_seconds: dict[str, float] = field(default_factory=dict)
+
+    def batchers(self) -> list[MicroBatcher[Any, Any]]:
+        """The micro-batchers behind these analyzers, for metrics and tests."""
+        parts = (self.sentiment, self.summarizer, self.entities, self.generator)
+        return [batcher for part in parts if (batcher := getattr(part, "batcher", None))]
 
     def close(self) -> None:
         """Release model threads; idempotent."""

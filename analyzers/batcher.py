@@ -19,6 +19,8 @@ R = TypeVar("R")
 
 log = logging.getLogger(__name__)
 
+BatchObserver = Callable[[str, int, Sequence[float]], None]
+
 # How many recent batch sizes are kept for metrics.
 RECENT_BATCHES = 256
 
@@ -98,6 +100,8 @@ class MicroBatcher(Generic[T, R]):
         self.batches = 0
         self.dropped_items = 0
         self.recent_batch_sizes: collections.deque[int] = collections.deque(maxlen=RECENT_BATCHES)
+        # Called on the event loop as each batch starts: (name, size, each item's queue wait).
+        self.on_batch: BatchObserver | None = None
 
     @property
     def queued_items(self) -> int:
@@ -262,6 +266,9 @@ class MicroBatcher(Generic[T, R]):
         self.batches += 1
         self.processed_items += len(batch)
         self.recent_batch_sizes.append(len(batch))
+        if self.on_batch is not None:
+            now = loop.time()
+            self.on_batch(self.name, len(batch), [now - pending.enqueued_at for pending in batch])
         try:
             results = await loop.run_in_executor(self._executor, self._run_batch, items)
             if len(results) != len(items):
@@ -278,7 +285,14 @@ class MicroBatcher(Generic[T, R]):
             if isinstance(exc, RuntimeError) and self._closed:
                 exc = AnalyzerError(f"{self.name} is shut down")
             else:
-                log.error("%s: a batch of %d failed", self.name, len(batch), exc_info=exc)
+                # Type only by default: a model's message may quote the request text.
+                log.error(
+                    "%s: a batch of %d failed: %s",
+                    self.name,
+                    len(batch),
+                    type(exc).__name__,
+                    exc_info=exc if log.isEnabledFor(logging.DEBUG) else None,
+                )
             for pending in batch:
                 if not pending.future.done():
                     pending.future.set_exception(exc)

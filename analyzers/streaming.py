@@ -213,7 +213,13 @@ class ModelThread:
                 return generate()
             except BaseException as exc:
                 outcome.error = exc
-                log.error("%s: generate() failed", label, exc_info=exc)
+                # Type only by default: a model's message may quote the prompt.
+                log.error(
+                    "%s: generate() failed: %s",
+                    label,
+                    type(exc).__name__,
+                    exc_info=exc if log.isEnabledFor(logging.DEBUG) else None,
+                )
                 # generate() never reached streamer.end(): end the stream here so the
                 # consumer sees the failure at once instead of waiting out the timeout.
                 streamer.finish()

@@ -12,8 +12,8 @@ from typing import Any
 import torch
 from transformers import AutoModelForSeq2SeqLM, StoppingCriteriaList
 
-from analyzers.batcher import BatchLimits
-from analyzers.centrality import centrality, choose
+from analyzers.batcher import BatchLimits, MicroBatcher
+from analyzers.centrality import Embeddings, centrality, choose
 from analyzers.device import Placement
 from analyzers.embeddings import SentenceEncoder, bundled_minilm
 from analyzers.failures import model_failures
@@ -53,6 +53,10 @@ class CentralitySummarizer:
     @property
     def encoder(self) -> SentenceEncoder:
         return self._encoder
+
+    @property
+    def batcher(self) -> MicroBatcher[list[int], Embeddings]:
+        return self._encoder.batcher
 
     async def summarize(self, text: str) -> AsyncGenerator[str, None]:
         # Splitting and tokenizing a 5,000-character text takes milliseconds: not on the loop.

@@ -70,6 +70,8 @@ class ServiceState:
             tracer=pipeline_tracer(self.tracer_provider),
         )
         self.metrics.models_loaded(analyzers.load_seconds)
+        for batcher in analyzers.batchers():
+            batcher.on_batch = self.metrics.batch_done
         for name in _HEALTH_NAMES:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
 

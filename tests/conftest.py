@@ -16,9 +16,12 @@ from protos import textstream_pb2_grpc as pb_grpc
 from server.app import create_server
 from server.settings import Settings
 from server.state import ServiceState
+from tests.model_fixtures import hub, offline, tiny_models
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+__all__ = ["hub", "offline", "tiny_models"]  # session fixtures, loaded once for every module
 
 
 @dataclass

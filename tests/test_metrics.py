@@ -61,3 +61,28 @@ async def test_metrics_move_with_traffic(serve):
     assert value(after, "textstream_time_to_first_update_seconds_count") == 4
     for stage in ("chunking", "sentiment", "summary", "entities"):
         assert value(after, "textstream_stage_duration_seconds_count", stage=stage) >= 3
+
+
+async def test_model_metrics_with_real_batchers(serve, offline):
+    async with serve(offline) as srv:
+        port = srv.state.metrics.serve_http("127.0.0.1", 0)
+        await asyncio.gather(
+            *(stream(srv.stub, text=REVIEW * 3, include_entities=True) for _ in range(4))
+        )
+        samples = await asyncio.to_thread(scrape, port)
+
+    def labelled(name):
+        return {dict(labels)["model"]: v for (n, labels), v in samples.items() if n == name}
+
+    models = {batcher.name for batcher in offline.batchers()}
+    assert len(models) == 3
+    batches = labelled("textstream_batch_size_count")
+    items = labelled("textstream_batch_size_sum")
+    waits = labelled("textstream_queue_wait_seconds_count")
+    for model in models:
+        assert batches[model] > 0
+        # Every item batched had its queue wait observed.
+        assert waits[model] == items[model]
+    loads = labelled("textstream_model_load_seconds")
+    assert set(loads) == set(offline.load_seconds)
+    assert all(seconds > 0 for seconds in loads.values())

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from analyzers.base import Analyzers
 from analyzers.config import ModelSettings
-from analyzers.loader import load_analyzers
-from tests.analyzers.tiny import TinyModels, build
+from tests.analyzers.tiny import TinyModels
 
 # Model hubs are out of reach: loading must only ever use local folders and packages.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -22,18 +17,6 @@ DATA = Path(__file__).parent / "data"
 
 def read_data(name: str) -> str:
     return (DATA / name).read_text(encoding="utf-8")
-
-
-@pytest.fixture(scope="session")
-def offline() -> Iterator[Analyzers]:
-    analyzers = load_analyzers(ModelSettings(profile="offline", device="cpu"))
-    yield analyzers
-    analyzers.close()
-
-
-@pytest.fixture(scope="session")
-def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> TinyModels:
-    return build(tmp_path_factory.mktemp("tiny-models"))
 
 
 def hub_settings(tiny: TinyModels, **overrides: object) -> ModelSettings:
@@ -52,10 +35,3 @@ def hub_settings(tiny: TinyModels, **overrides: object) -> ModelSettings:
     }
     values.update(overrides)
     return ModelSettings.model_validate(values)
-
-
-@pytest.fixture(scope="session")
-def hub(tiny_models: TinyModels) -> Iterator[Analyzers]:
-    analyzers = load_analyzers(hub_settings(tiny_models))
-    yield analyzers
-    analyzers.close()
