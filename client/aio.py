@@ -1,0 +1,137 @@
+"""TextStreamClient: the asyncio client (grpc.aio), one channel per client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Any
+
+from client.channel import MetadataLike, aio_channel, call_metadata, deadline
+from client.health import health_request, health_stub, status_name
+from client.options import DEFAULT_TARGET, ClientOptions, as_options
+from client.requests import generate_request, process_request
+from client.streams import AsyncUpdateStream
+from protos import textstream_pb2 as pb
+from protos import textstream_pb2_grpc as pb_grpc
+
+
+class TextStreamClient:
+    """Talks to a textstream server over one grpc.aio channel; use it as an async context manager.
+
+    Errors are the grpc.aio.AioRpcError (a grpc.RpcError) gRPC raises; see
+    client.errors.field_violations for the fields a server rejected.
+    """
+
+    def __init__(self, target: str | ClientOptions = DEFAULT_TARGET) -> None:
+        self.options = as_options(target)
+        self._channel = aio_channel(self.options)
+        # The generated stub is untyped; its methods return grpc's own call objects.
+        self._stub = pb_grpc.TextProcessorStub(self._channel)  # type: ignore[no-untyped-call]
+        self._health = health_stub(self._channel)
+
+    def _call_args(self, timeout: float | None, metadata: MetadataLike | None) -> dict[str, Any]:
+        return {
+            "timeout": deadline(self.options, timeout),
+            "metadata": call_metadata(self.options, metadata),
+            "wait_for_ready": self.options.wait_for_ready,
+        }
+
+    def process_stream(
+        self,
+        text: str,
+        *,
+        include_sentiment: bool | None = None,
+        include_summary: bool | None = None,
+        include_entities: bool | None = None,
+        chunk_size: int | None = None,
+        timeout: float | None = None,
+        metadata: MetadataLike | None = None,
+    ) -> AsyncUpdateStream[pb.StageUpdate]:
+        """The StageUpdates of ProcessStream as they arrive; None leaves a field to the server."""
+        request = process_request(
+            text,
+            include_sentiment=include_sentiment,
+            include_summary=include_summary,
+            include_entities=include_entities,
+            chunk_size=chunk_size,
+        )
+        return AsyncUpdateStream(
+            self._stub.ProcessStream(request, **self._call_args(timeout, metadata))
+        )
+
+    async def process(
+        self,
+        text: str,
+        *,
+        include_sentiment: bool | None = None,
+        include_summary: bool | None = None,
+        include_entities: bool | None = None,
+        chunk_size: int | None = None,
+        # A gRPC deadline: it travels to the server, which stops work when it passes.
+        timeout: float | None = None,  # noqa: ASYNC109
+        metadata: MetadataLike | None = None,
+    ) -> pb.ProcessResponse:
+        """All results at once (Process); retried on UNAVAILABLE per ClientOptions.max_attempts."""
+        request = process_request(
+            text,
+            include_sentiment=include_sentiment,
+            include_summary=include_summary,
+            include_entities=include_entities,
+            chunk_size=chunk_size,
+        )
+        response: pb.ProcessResponse = await self._stub.Process(
+            request, **self._call_args(timeout, metadata)
+        )
+        return response
+
+    def generate_stream(
+        self,
+        prompt: str,
+        *,
+        max_new_tokens: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
+        stop: Iterable[str] = (),
+        timeout: float | None = None,
+        metadata: MetadataLike | None = None,
+    ) -> AsyncUpdateStream[pb.GenerateUpdate]:
+        """The GenerateUpdates of GenerateStream as they arrive."""
+        request = generate_request(
+            prompt,
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            top_p=top_p,
+            seed=seed,
+            stop=stop,
+        )
+        return AsyncUpdateStream(
+            self._stub.GenerateStream(request, **self._call_args(timeout, metadata))
+        )
+
+    async def health(
+        self,
+        service: str = "",
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 (a gRPC deadline)
+        metadata: MetadataLike | None = None,
+    ) -> str:
+        """The serving status ("SERVING", "NOT_SERVING", ...) of the server or one service."""
+        response = await self._health.Check(
+            health_request(service), **self._call_args(timeout, metadata)
+        )
+        return status_name(response)
+
+    async def close(self) -> None:
+        await self._channel.close(None)
+
+    async def __aenter__(self) -> TextStreamClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
