@@ -9,7 +9,9 @@ from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from analyzers.base import AnalyzerError, OverloadedError
 from server.events import ErrorKind
+from server.state import NotReady, Overloaded
 from server.validation import InvalidRequest
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -57,6 +59,65 @@ def overloaded_status(message: str, retry_after_seconds: float) -> grpc.Status:
         details=[_packed(error_details_pb2.RetryInfo(retry_delay=delay))],
     )
     return rpc_status.to_status(status)
+
+
+class GeneratorMissing(Exception):
+    """GenerateStream was called but no generator model is configured."""
+
+
+class DeadlineExpired(Exception):
+    """The call's deadline had passed by the time it was admitted."""
+
+
+# The failures a call may end with, each mapped to its status in failure_status.
+CallFailure = (
+    InvalidRequest,
+    NotReady,
+    Overloaded,
+    OverloadedError,
+    GeneratorMissing,
+    DeadlineExpired,
+    AnalyzerError,
+)
+
+
+def _plain(code: grpc.StatusCode, message: str) -> grpc.Status:
+    return rpc_status.to_status(status_pb2.Status(code=code.value[0], message=message))
+
+
+def failure_status(error: Exception, request_id: str) -> grpc.Status:
+    """The one mapping from a call's failure to its status (the README's table)."""
+    if isinstance(error, InvalidRequest):
+        status = invalid_request_status(error)
+    elif isinstance(error, NotReady):
+        status = _plain(grpc.StatusCode.UNAVAILABLE, str(error))
+    elif isinstance(error, Overloaded | OverloadedError):
+        status = overloaded_status(str(error), error.retry_after_seconds)
+    elif isinstance(error, GeneratorMissing):
+        status = _plain(grpc.StatusCode.FAILED_PRECONDITION, str(error))
+    elif isinstance(error, DeadlineExpired):
+        status = _plain(grpc.StatusCode.DEADLINE_EXCEEDED, str(error))
+    elif isinstance(error, AnalyzerError):
+        status = _plain(grpc.StatusCode.INTERNAL, f"{error} (request id {request_id})")
+    else:
+        # A bug: the client gets a request id to quote, never the exception's text.
+        status = _plain(grpc.StatusCode.INTERNAL, f"internal error (request id {request_id})")
+    # Failures carry the request id in trailers: no headers went out before them, so that
+    # clients may still retry UNAVAILABLE (a call is committed once headers arrive).
+    return _Status(
+        status.code,
+        status.details,
+        (*status.trailing_metadata, ("x-request-id", request_id)),
+    )
+
+
+class _Status(grpc.Status):
+    def __init__(
+        self, code: grpc.StatusCode, details: str, trailing_metadata: tuple[Any, ...]
+    ) -> None:
+        self.code = code
+        self.details = details
+        self.trailing_metadata = trailing_metadata
 
 
 async def abort_with_status(context: Context, status: grpc.Status) -> NoReturn:

@@ -13,14 +13,21 @@ from dataclasses import dataclass
 
 import grpc
 
-from analyzers.base import AnalyzerError, OverloadedError, TextGenerator
+from analyzers.base import TextGenerator
 from protos import textstream_pb2 as pb
-from server.errors import Context, abort_with_status, invalid_request_status, overloaded_status
+from server.errors import (
+    CallFailure,
+    Context,
+    DeadlineExpired,
+    GeneratorMissing,
+    abort_with_status,
+    failure_status,
+)
 from server.events import AnalysisRequest
 from server.grpc_convert import ResponseCollector, UpdateSequencer
 from server.pipeline import Pipeline
 from server.registration import Undecodable
-from server.state import NotReady, Overloaded, ServiceState
+from server.state import ServiceState
 from server.validation import (
     FieldViolation,
     InvalidRequest,
@@ -36,10 +43,6 @@ _NO_GENERATOR = (
     "no generator model is configured: set models.generator_model in the settings file or "
     "TEXTSTREAM_MODELS__GENERATOR_MODEL to a causal language model id or folder"
 )
-
-
-class GeneratorMissing(Exception):
-    """GenerateStream was called but no generator model is configured."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,50 +86,39 @@ class TextProcessorServicer:
     async def _serving(self, context: Context, method: str) -> AsyncIterator[Call]:
         """Admission, readiness and the one mapping of failures to statuses."""
         request_id = _request_id(context)
-        await context.send_initial_metadata((("x-request-id", request_id),))
         began = time.monotonic()
         outcome = "OK"
         try:
             async with self._state.admitted() as started_at:
-                yield Call(request_id, started_at, self._state.ready_pipeline())
-        except InvalidRequest as error:
-            outcome = "INVALID_ARGUMENT"
-            await abort_with_status(context, invalid_request_status(error))
-        except NotReady as error:
-            outcome = "UNAVAILABLE"
-            await context.abort(grpc.StatusCode.UNAVAILABLE, str(error))
-        except (Overloaded, OverloadedError) as error:
-            outcome = "RESOURCE_EXHAUSTED"
-            await abort_with_status(
-                context, overloaded_status(str(error), error.retry_after_seconds)
-            )
-        except GeneratorMissing as error:
-            outcome = "FAILED_PRECONDITION"
-            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
-        except AnalyzerError as error:
-            outcome = "INTERNAL"
-            await context.abort(grpc.StatusCode.INTERNAL, f"{error} (request id {request_id})")
-        except asyncio.CancelledError:
-            # grpc cancels the handler both when the client cancels and when its deadline
-            # passes; the time left tells which.
+                pipeline = self._state.ready_pipeline()
+                remaining = context.time_remaining()
+                if remaining is not None and remaining <= 0:
+                    # Arrived already expired: grpc has not cancelled it yet, but no model
+                    # should start on it.
+                    raise DeadlineExpired("the call's deadline passed before it started")
+                # Headers only once the call is accepted: until then a failure may be retried.
+                await context.send_initial_metadata((("x-request-id", request_id),))
+                yield Call(request_id, started_at, pipeline)
+        except (asyncio.CancelledError, GeneratorExit):
+            # grpc cancels the handler when the client cancels or its deadline passes (or
+            # closes the stream while an update is being written); the time left tells which.
             remaining = context.time_remaining()
-            outcome = (
-                "DEADLINE_EXCEEDED" if remaining is not None and remaining <= 0 else "CANCELLED"
-            )
+            expired = remaining is not None and remaining <= 0
+            outcome = "DEADLINE_EXCEEDED" if expired else "CANCELLED"
             raise
         except grpc.aio.AbortError:
             raise
         except Exception as error:
-            outcome = "INTERNAL"
-            # The type and request id go to the log; no trace or text reaches the client.
-            log.error(
-                "call failed",
-                extra={"request_id": request_id, "method": method, "error": repr(error)},
-                exc_info=log.isEnabledFor(logging.DEBUG),
-            )
-            await context.abort(
-                grpc.StatusCode.INTERNAL, f"internal error (request id {request_id})"
-            )
+            if not isinstance(error, CallFailure):
+                # The type and request id go to the log; no trace or text reaches the client.
+                log.error(
+                    "call failed",
+                    extra={"request_id": request_id, "method": method, "error": repr(error)},
+                    exc_info=log.isEnabledFor(logging.DEBUG),
+                )
+            status = failure_status(error, request_id)
+            outcome = status.code.name
+            await abort_with_status(context, status)
         finally:
             seconds = time.monotonic() - began
             self._state.metrics.call_ended(method, outcome, seconds)

@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     max_connection_age_seconds: float | None = Field(None, gt=0)
     max_connection_age_grace_seconds: float = Field(30.0, ge=0)
 
+    # The seed-compatible HTTP API and live page, in the same process and event loop.
+    http_enabled: bool = True
+    http_host: str = "0.0.0.0"
+    http_port: int = Field(8000, ge=0, le=65535)
+
     # OpenTelemetry traces exported over OTLP/gRPC; off by default.
     tracing_enabled: bool = False
     tracing_otlp_endpoint: str = "http://localhost:4317"

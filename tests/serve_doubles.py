@@ -34,7 +34,7 @@ def main() -> None:
     loader = DoublesLoader(0.0 if fail else float(sys.argv[1]), fail)
     overrides = dict(arg.split("=", 1) for arg in sys.argv[2:])
     workers = int(overrides.pop("workers", "1"))
-    settings = {"host": "127.0.0.1", "port": 0, "metrics_port": 0, **overrides}
+    settings = {"host": "127.0.0.1", "port": 0, "metrics_port": 0, "http_port": 0, **overrides}
     sys.exit(run_workers(load_settings(None, **settings), workers, loader))
 
 
