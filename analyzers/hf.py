@@ -86,6 +86,16 @@ def pad_batch(
     return input_ids.to(device), attention_mask.to(device)
 
 
+def length_groups(sequences: list[list[int]], rows: int) -> list[list[int]]:
+    """Indices of sequences sorted by length, in groups of at most `rows`.
+
+    Padding each group only to its own longest member keeps a batch of mixed lengths
+    (a 5-token sentence beside a 120-token one) from paying for the longest everywhere.
+    """
+    order = sorted(range(len(sequences)), key=lambda index: len(sequences[index]))
+    return [order[start : start + rows] for start in range(0, len(order), rows)]
+
+
 def pad_id_of(tokenizer: Any) -> int:
     for token_id in (tokenizer.pad_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id):
         if isinstance(token_id, int):

@@ -1,0 +1,1 @@
+"""Benchmarks for textstream (run by `make bench`, never by the tests)."""

@@ -1,0 +1,58 @@
+"""A server subprocess whose JSON log lines (stderr) can be waited for, event by event."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+from queue import Empty, Queue
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ServerProcess:
+    """A server subprocess whose stderr JSON log is collected line by line."""
+
+    def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
+        self.proc = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **(env or {})},
+        )
+        self.lines: Queue[dict[str, object]] = Queue()
+        self.log: list[dict[str, object]] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                entry = {"event": "unparsed", "line": line.rstrip()}
+            self.lines.put(entry)
+
+    def wait_for(self, event: str, timeout: float = 120) -> dict[str, object]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                entry = self.lines.get(timeout=0.1)
+            except Empty:
+                if self.proc.poll() is not None:
+                    break
+                continue
+            self.log.append(entry)
+            if entry.get("event") == event:
+                return entry
+        raise AssertionError(f"server never logged {event!r}; log so far: {self.log[-20:]}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)

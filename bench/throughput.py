@@ -1,0 +1,200 @@
+"""Throughput benchmark: the served pipeline at concurrency 1, 8, 32 against its in-process ceiling.
+
+Starts `textstream serve` (offline profile) as a subprocess, drives ProcessStream with the
+corpus in bench/corpus/, and measures, per concurrency: requests/s, chunks/s, time to first
+update, time to first sentiment result, total latency (p50, p99) and the server's peak RSS.
+In the same run it calls the analyzers in-process on the same corpus, with the best batch
+size (the ceiling) and one item at a time (the seed's sequential loop), and prints the ratios.
+Run: make bench   (or python -m bench.throughput --help)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import grpc
+import psutil
+
+from bench.inprocess import measure_ceiling, measure_one_at_a_time
+from bench.server_process import ServerProcess
+from protos import textstream_pb2 as pb
+from protos import textstream_pb2_grpc as pb_grpc
+
+CORPUS = Path(__file__).parent / "corpus"
+RESULTS = Path(__file__).parent / "results"
+
+
+def load_corpus() -> list[str]:
+    return [path.read_text(encoding="utf-8").strip() for path in sorted(CORPUS.glob("*.txt"))]
+
+
+@dataclass
+class Level:
+    concurrency: int
+    requests: int
+    seconds: float
+    requests_per_second: float
+    chunks_per_second: float
+    first_update_ms_p50: float
+    first_update_ms_p99: float
+    first_sentiment_ms_p50: float
+    first_sentiment_ms_p99: float
+    latency_ms_p50: float
+    latency_ms_p99: float
+    server_peak_rss_mib: float
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+class PeakRss:
+    """Samples a process's resident memory every 50 ms on a thread; keeps the peak."""
+
+    def __init__(self, pid: int) -> None:
+        self._process = psutil.Process(pid)
+        self.peak = self._process.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak = max(self.peak, self._process.memory_info().rss)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+async def one_request(
+    stub: pb_grpc.TextProcessorStub, text: str
+) -> tuple[float, float, float, int]:
+    request = pb.ProcessRequest(text=text, include_entities=True)
+    began = time.perf_counter()
+    first_update = first_sentiment = 0.0
+    chunks = 0
+    async for update in stub.ProcessStream(request):
+        now = time.perf_counter() - began
+        kind = update.WhichOneof("update")
+        if not first_update:
+            first_update = now
+        if kind == "sentiment_progress" and not first_sentiment:
+            first_sentiment = now
+        if kind == "chunked":
+            chunks = update.chunked.chunk_count
+        if kind == "stage_error":
+            raise RuntimeError(f"stage failed: {update.stage_error.message}")
+    return first_update, first_sentiment, time.perf_counter() - began, chunks
+
+
+async def drive(target: str, texts: list[str], concurrency: int, requests: int, pid: int) -> Level:
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = pb_grpc.TextProcessorStub(channel)
+        await one_request(stub, texts[0])  # connection and first-call warm-up
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        for index in range(requests):
+            queue.put_nowait(texts[index % len(texts)])
+        results: list[tuple[float, float, float, int]] = []
+
+        async def worker() -> None:
+            while not queue.empty():
+                results.append(await one_request(stub, queue.get_nowait()))
+
+        rss = PeakRss(pid)
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        seconds = time.perf_counter() - began
+        peak = rss.stop()
+
+    first_updates = [r[0] * 1000 for r in results]
+    first_sentiments = [r[1] * 1000 for r in results]
+    latencies = [r[2] * 1000 for r in results]
+    return Level(
+        concurrency=concurrency,
+        requests=len(results),
+        seconds=seconds,
+        requests_per_second=len(results) / seconds,
+        chunks_per_second=sum(r[3] for r in results) / seconds,
+        first_update_ms_p50=statistics.median(first_updates),
+        first_update_ms_p99=percentile(first_updates, 0.99),
+        first_sentiment_ms_p50=statistics.median(first_sentiments),
+        first_sentiment_ms_p99=percentile(first_sentiments, 0.99),
+        latency_ms_p50=statistics.median(latencies),
+        latency_ms_p99=percentile(latencies, 0.99),
+        server_peak_rss_mib=peak / 2**20,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--levels", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--requests", type=int, default=96, help="requests per level")
+    parser.add_argument("--texts", type=int, default=0, help="use only the first N texts")
+    args = parser.parse_args()
+
+    texts = load_corpus()[: args.texts or None]
+    print(f"corpus: {len(texts)} texts, {sum(map(len, texts))} characters")
+
+    server = ServerProcess(
+        [sys.executable, "-m", "client.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
+        env={"TEXTSTREAM_METRICS_ENABLED": "false", "TEXTSTREAM_HTTP_ENABLED": "false"},
+    )
+    try:
+        port = server.wait_for("listening")["port"]
+        server.wait_for("serving", timeout=300)
+        target = f"127.0.0.1:{port}"
+        levels = []
+        for concurrency in args.levels:
+            level = asyncio.run(drive(target, texts, concurrency, args.requests, server.proc.pid))
+            levels.append(level)
+            print(
+                f"c={concurrency:>3}: {level.requests_per_second:6.2f} req/s "
+                f"{level.chunks_per_second:7.1f} chunks/s  first update p50 "
+                f"{level.first_update_ms_p50:6.2f} ms  first sentiment p50 "
+                f"{level.first_sentiment_ms_p50:7.1f} ms  latency p50/p99 "
+                f"{level.latency_ms_p50:7.1f}/{level.latency_ms_p99:7.1f} ms  "
+                f"peak RSS {level.server_peak_rss_mib:.0f} MiB"
+            )
+    finally:
+        server.proc.terminate()
+        server.proc.wait(60)
+
+    ceiling = measure_ceiling(texts, args.requests)
+    sequential = measure_one_at_a_time(texts, args.requests)
+    top = levels[-1]
+    report = {
+        "levels": [asdict(level) for level in levels],
+        "ceiling": ceiling,
+        "one_at_a_time": sequential,
+        "served_over_ceiling": top.requests_per_second / ceiling["requests_per_second"],
+        "served_over_one_at_a_time": top.requests_per_second / sequential["requests_per_second"],
+        "at_concurrency": top.concurrency,
+    }
+    print(
+        f"in-process ceiling (batch {ceiling['batch_size']}): "
+        f"{ceiling['requests_per_second']:.2f} req/s; one at a time: "
+        f"{sequential['requests_per_second']:.2f} req/s"
+    )
+    print(
+        f"served/ceiling at c={top.concurrency}: {report['served_over_ceiling']:.2f}; "
+        f"served/one-at-a-time: {report['served_over_one_at_a_time']:.2f}"
+    )
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"throughput-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    path.write_text(json.dumps(report, indent=2))
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
