@@ -424,12 +424,18 @@ def serve(
         float | None, typer.Option(help="Seconds in-flight calls get on shutdown.")
     ] = None,
     log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, WARNING, ERROR.")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Server processes sharing the port (SO_REUSEPORT), one per GPU if any."
+        ),
+    ] = 1,
 ) -> None:
     """Start the gRPC server (settings: defaults < TOML file < TEXTSTREAM_* env < flags)."""
     from pydantic import ValidationError
 
-    from server.main import run
     from server.settings import load_settings
+    from server.workers import run_workers
 
     models: dict[str, Any] = {
         key: value for key, value in {"profile": profile, "device": device}.items() if value
@@ -446,7 +452,7 @@ def serve(
     except (ValidationError, FileNotFoundError) as error:
         typer.echo(f"invalid settings: {error}", err=True)
         raise typer.Exit(2) from error
-    run(settings)
+    raise typer.Exit(run_workers(settings, workers))
 
 
 if __name__ == "__main__":
