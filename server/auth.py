@@ -15,6 +15,12 @@ else:
     Interceptor = grpc.aio.ServerInterceptor
 
 
+def token_matches(presented: bytes, expected: list[bytes]) -> bool:
+    """Whether presented is one of expected (`Bearer <token>`), in constant time."""
+    # Compare against every token, always, so timing says nothing about which matched.
+    return any([hmac.compare_digest(presented, token) for token in expected])
+
+
 def _service_of(method: str) -> str:
     # "/package.Service/Method" -> "package.Service"
     return method.lstrip("/").split("/", 1)[0]
@@ -65,9 +71,7 @@ class BearerTokenInterceptor(Interceptor):
         for key, value in metadata or ():
             if key == "authorization":
                 presented = value.encode() if isinstance(value, str) else value
-        # Compare against every token, always, so timing says nothing about which matched.
-        matches = [hmac.compare_digest(presented, expected) for expected in self._expected]
-        return any(matches)
+        return token_matches(presented, self._expected)
 
     async def intercept_service(
         self,

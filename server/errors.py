@@ -11,7 +11,7 @@ from grpc_status import rpc_status
 
 from analyzers.base import AnalyzerError, OverloadedError
 from server.events import ErrorKind
-from server.state import NotReady, Overloaded
+from server.state import GeneratorMissing, NotReady, Overloaded
 from server.validation import InvalidRequest
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -59,10 +59,6 @@ def overloaded_status(message: str, retry_after_seconds: float) -> grpc.Status:
         details=[_packed(error_details_pb2.RetryInfo(retry_delay=delay))],
     )
     return rpc_status.to_status(status)
-
-
-class GeneratorMissing(Exception):
-    """GenerateStream was called but no generator model is configured."""
 
 
 class DeadlineExpired(Exception):

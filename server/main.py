@@ -10,6 +10,7 @@ from collections.abc import Callable
 from analyzers.base import Analyzers
 from analyzers.config import ModelSettings
 from server.app import create_server
+from server.http_server import HttpServer
 from server.logs import configure_logging
 from server.settings import Settings
 from server.state import ServiceState
@@ -61,6 +62,16 @@ async def serve(settings: Settings, loader: Loader = default_loader) -> None:
         else None
     )
     log.info("listening", extra={"host": settings.host, "port": port, "metrics_port": metrics_port})
+    http = HttpServer(settings, state) if settings.http_enabled else None
+    if http is not None:
+        try:
+            http_port = await http.start()
+        except OSError as error:
+            # A taken HTTP port fails the process loudly, as a taken gRPC port does.
+            log.error("http failed to start", extra={"error": str(error)})
+            await server.stop(None)
+            raise
+        log.info("http listening", extra={"host": settings.http_host, "port": http_port})
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -77,8 +88,10 @@ async def serve(settings: Settings, loader: Loader = default_loader) -> None:
     loading.cancel()
     if settings.shutdown_delay_seconds:
         await asyncio.sleep(settings.shutdown_delay_seconds)
-    # New calls are refused at once; calls in flight get the grace period, then are cancelled.
-    await server.stop(settings.grace_period_seconds)
+    # New calls are refused at once; calls in flight on either transport get the same grace
+    # period, side by side, then are cancelled.
+    grace = settings.grace_period_seconds
+    await asyncio.gather(server.stop(grace), http.stop(grace) if http else asyncio.sleep(0))
     if state.analyzers is not None:
         state.analyzers.close()
     if tracer_provider is not None:

@@ -71,7 +71,7 @@ class Pipeline:
 
     async def run(
         self, request: AnalysisRequest, request_id: str, started_at: float
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncGenerator[Event, None]:
         text = request.text
         summary_too_short = request.include_summary and (
             len(text) <= self._limits.summary_min_text_chars

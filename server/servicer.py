@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import grpc
 
-from analyzers.base import TextGenerator
 from protos import textstream_pb2 as pb
 from server.errors import (
     CallFailure,
     Context,
     DeadlineExpired,
-    GeneratorMissing,
     abort_with_status,
     failure_status,
 )
@@ -27,6 +23,7 @@ from server.events import AnalysisRequest
 from server.grpc_convert import ResponseCollector, UpdateSequencer
 from server.pipeline import Pipeline
 from server.registration import Undecodable
+from server.request_ids import request_id
 from server.state import ServiceState
 from server.validation import (
     FieldViolation,
@@ -37,13 +34,6 @@ from server.validation import (
 
 log = logging.getLogger(__name__)
 
-# A caller's x-request-id is echoed only when it is short and plain, so logs stay clean.
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-_NO_GENERATOR = (
-    "no generator model is configured: set models.generator_model in the settings file or "
-    "TEXTSTREAM_MODELS__GENERATOR_MODEL to a causal language model id or folder"
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Call:
@@ -53,10 +43,8 @@ class Call:
 
 
 def _request_id(context: Context) -> str:
-    for key, value in context.invocation_metadata() or ():
-        if key == "x-request-id" and isinstance(value, str) and _REQUEST_ID.fullmatch(value):
-            return value
-    return uuid.uuid4().hex
+    presented = dict(context.invocation_metadata() or ()).get("x-request-id")
+    return request_id(presented if isinstance(presented, str) else None)
 
 
 def _undecodable(request: Undecodable) -> InvalidRequest:
@@ -182,7 +170,7 @@ class TextProcessorServicer:
                 seed=_optional(request, "seed"),  # type: ignore[arg-type]
                 stop=tuple(request.stop),
             )
-            generator = self._generator()
+            generator = self._state.generator()
             sequencer = UpdateSequencer(call.started_at)
             stream = generator.generate(prompt, params)
             try:
@@ -194,9 +182,3 @@ class TextProcessorServicer:
             finally:
                 # Stops generation at the next token when the client has gone.
                 await stream.aclose()
-
-    def _generator(self) -> TextGenerator:
-        analyzers = self._state.analyzers
-        if analyzers is None or analyzers.generator is None:
-            raise GeneratorMissing(_NO_GENERATOR)
-        return analyzers.generator

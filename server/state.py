@@ -10,7 +10,7 @@ from grpc_health.v1 import health_pb2
 from grpc_health.v1._async import HealthServicer
 from opentelemetry.sdk.trace import TracerProvider
 
-from analyzers.base import Analyzers
+from analyzers.base import Analyzers, TextGenerator
 from server.metrics import Metrics
 from server.pipeline import Pipeline, PipelineLimits
 from server.settings import Settings
@@ -25,6 +25,16 @@ LIVENESS_NAME = "liveness"
 
 class NotReady(Exception):
     """Models are still loading or the server is draining: the call gets UNAVAILABLE."""
+
+
+class GeneratorMissing(Exception):
+    """A generation call, but no generator model is configured."""
+
+
+NO_GENERATOR = (
+    "no generator model is configured: set models.generator_model in the settings file or "
+    "TEXTSTREAM_MODELS__GENERATOR_MODEL to a causal language model id or folder"
+)
 
 
 class Overloaded(Exception):
@@ -91,6 +101,12 @@ class ServiceState:
         if self.pipeline is None:
             raise NotReady("models are still loading; retry shortly")
         return self.pipeline
+
+    def generator(self) -> TextGenerator:
+        """The configured generator, or GeneratorMissing saying how to configure one."""
+        if self.analyzers is None or self.analyzers.generator is None:
+            raise GeneratorMissing(NO_GENERATOR)
+        return self.analyzers.generator
 
     @asynccontextmanager
     async def admitted(self) -> AsyncIterator[float]:

@@ -19,15 +19,20 @@ import pytest
 
 from tests.cli_runner import BIN, ROOT, cli_env
 from tests.doubles import EchoGenerator, word_analyzers
+from tests.http_servers import http_server
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 ADDRESS = "localhost:50051"
+HTTP_ADDRESS = "localhost:8000"
 
 # What a command's output must show, by a pattern its text matches.
 EXPECTED = [
     (r"grpcurl .* list$", "textstream.v1.TextProcessor"),
     (r"describe textstream\.v1\.StageUpdate", "SentimentProgress sentiment_progress"),
     (r"TextProcessor/ProcessStream", '"completed"'),
+    (r"curl .*process-stream", '"status":"completed"'),
+    (r"curl .*process-batch", '"processing_time"'),
+    (r"curl .*readyz", '"ready"'),
     (r"Health/Check", '"status": "SERVING"'),
     (r"^textstream health", "SERVING"),
     (r"^textstream process --entities", "completed "),
@@ -102,9 +107,10 @@ def test_readme_has_every_recipe():
 async def test_readme_shell_command(serve, bin_path, command):
     if re.search(r"\|\s*jq\b", command) and shutil.which("jq") is None:
         pytest.skip("jq is not installed")
-    async with serve(word_analyzers(generator=EchoGenerator())) as srv:
-        script = command.replace(ADDRESS, srv.target)
-        code, out, err = await run(["bash", "-o", "pipefail", "-c", script], srv.target, bin_path)
+    async with http_server(word_analyzers(generator=EchoGenerator())) as srv:
+        target = srv.grpc.target
+        script = command.replace(ADDRESS, target).replace(HTTP_ADDRESS, f"127.0.0.1:{srv.port}")
+        code, out, err = await run(["bash", "-o", "pipefail", "-c", script], target, bin_path)
     assert code == 0, f"{script}\nstdout: {out}\nstderr: {err}"
     assert out.strip(), err
     assert "\x1b" not in out
