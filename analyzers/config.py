@@ -26,7 +26,7 @@ class ModelSettings(BaseModel):
     generator_model: str = ""
 
     # Micro-batching across streams.
-    max_batch_size: int = Field(32, ge=1, le=1024)
+    max_batch_size: int = Field(64, ge=1, le=1024)
     max_batch_wait_ms: float = Field(2.0, ge=0, le=1000)
     # Tokens per transformer batch (sum of padded lengths); bounds memory on long chunks.
     max_batch_tokens: int = Field(16384, ge=64)

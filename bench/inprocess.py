@@ -14,7 +14,7 @@ from analyzers.config import ModelSettings
 from analyzers.loader import load_analyzers
 from server.chunking import chunk_spans
 
-BATCH_SIZES = (8, 16, 32, 64)
+BATCH_SIZES = (8, 16, 32, 64, 128)
 CHUNK_SIZE = 200
 
 
