@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -66,18 +65,6 @@ async def lines(response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any
 
 async def read_all(response: aiohttp.ClientResponse) -> list[dict[str, Any]]:
     return [event async for event in lines(response)]
-
-
-async def settled(read: Callable[[], Any], rounds: int = 40, pause: float = 0.05) -> Any:
-    """Polls read() until it returns the same value twice in a row, then returns it."""
-    last = read()
-    for _ in range(rounds):
-        await asyncio.sleep(pause)
-        now = read()
-        if now == last:
-            return now
-        last = now
-    return last
 
 
 def statuses(events: list[dict[str, Any]]) -> list[str]:

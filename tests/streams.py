@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -61,3 +63,15 @@ async def read_rest(call: Any) -> list[pb.StageUpdate]:
     while (update := await call.read()) is not grpc.aio.EOF:
         updates.append(update)
     return updates
+
+
+async def settled(read: Callable[[], Any], rounds: int = 40, pause: float = 0.05) -> Any:
+    """Polls read() until it returns the same value twice in a row, then returns it."""
+    last = read()
+    for _ in range(rounds):
+        await asyncio.sleep(pause)
+        now = read()
+        if now == last:
+            return now
+        last = now
+    return last

@@ -13,22 +13,10 @@ from protos import textstream_pb2 as pb
 from protos import textstream_pb2_grpc as pb_grpc
 from tests.doubles import WordListSentiment, word_analyzers
 from tests.processes import doubles_server
-from tests.streams import REVIEW, case, read_rest, rpc_error, stream
+from tests.streams import REVIEW, case, read_rest, rpc_error, settled, stream
 
 LONG = "good words here and there. " * 185  # 4995 characters
 CHUNKS = 185  # at chunk_size 50, one sentence per chunk
-
-
-async def _settled(read, rounds: int = 20, pause: float = 0.05):
-    """Polls read() until it returns the same value twice in a row, then returns it."""
-    last = read()
-    for _ in range(rounds):
-        await asyncio.sleep(pause)
-        now = read()
-        if now == last:
-            return now
-        last = now
-    return last
 
 
 async def test_deadline_in_the_past_stops_compute(serve):
@@ -40,7 +28,7 @@ async def test_deadline_in_the_past_stops_compute(serve):
             )
             error = await rpc_error(call)
             assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-        await _settled(lambda: sentiment.processed)
+        await settled(lambda: sentiment.processed)
         # The server sees such a call with zero or a few microseconds left: it refuses the
         # first; for the second, the chunk already on the model thread may finish, no more.
         assert sentiment.processed <= 10
@@ -56,7 +44,7 @@ async def test_deadline_mid_stream_stops_compute(serve):
         )
         error = await rpc_error(call)
         assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-        stopped_at = await _settled(lambda: sentiment.processed)
+        stopped_at = await settled(lambda: sentiment.processed)
         assert 0 < stopped_at < CHUNKS
         assert srv.state.inflight == 0
         assert case((await stream(srv.stub, text=REVIEW))[-1]) == "completed"
@@ -79,7 +67,7 @@ async def test_hundreds_of_cancellations_leak_nothing(serve):
         rss_before = process.memory_info().rss
         for round_ in range(6):
             await asyncio.gather(*(cancel_after(1 + (round_ + i) % 7) for i in range(50)))
-        await _settled(lambda: (srv.state.inflight, sentiment.processed))
+        await settled(lambda: (srv.state.inflight, sentiment.processed))
         gc.collect()
         assert srv.state.inflight == 0
         assert len(asyncio.all_tasks()) <= tasks_before
@@ -101,7 +89,7 @@ async def test_client_that_stops_reading_holds_back_its_stages(serve):
                 pb.ProcessRequest(text=LONG, chunk_size=50, include_summary=False)
             )
             await call.read()
-            held = await _settled(lambda: sentiment.processed, pause=0.2)
+            held = await settled(lambda: sentiment.processed, pause=0.2)
             assert held < CHUNKS
             rest = await read_rest(call)
         assert case(rest[-1]) == "completed"

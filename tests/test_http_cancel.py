@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from tests.doubles import BlockedSummarizer, EchoGenerator, WordListSentiment, word_analyzers
-from tests.http_servers import http_server, lines, read_all, settled
-from tests.streams import REVIEW
+from tests.http_servers import http_server, lines, read_all
+from tests.streams import REVIEW, settled
 
 LONG = "good words here and there. " * 185  # 4995 characters
 CHUNKS = 185  # at chunk_size 50, one sentence per chunk

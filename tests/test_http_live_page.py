@@ -13,8 +13,8 @@ from tests.doubles import (
     word_analyzers,
 )
 from tests.http_browser import OUTPUT, browser_page, needs_chromium
-from tests.http_servers import http_server, settled
-from tests.streams import REVIEW
+from tests.http_servers import http_server
+from tests.streams import REVIEW, settled
 
 pytestmark = needs_chromium
 
