@@ -107,6 +107,13 @@ class MicroBatcher(Generic[T, R]):
     def queued_items(self) -> int:
         return len(self._queue)
 
+    @property
+    def full(self) -> bool:
+        """No room for another item (items whose callers left are pruned first)."""
+        if len(self._queue) >= self._max_queued:
+            self._prune_cancelled()
+        return len(self._queue) >= self._max_queued
+
     def stats(self) -> BatcherStats:
         return BatcherStats(
             name=self.name,

@@ -116,6 +116,11 @@ class ServiceState:
                 f"server is at its limit of {self.settings.max_concurrent_streams} concurrent "
                 "calls; retry later"
             )
+        # A model queue already full would fail this call's stages one by one: refuse it
+        # whole, at once, so the client retries elsewhere or later.
+        for batcher in self.analyzers.batchers() if self.analyzers is not None else ():
+            if batcher.full:
+                raise Overloaded(f"the {batcher.name} queue is full; retry later")
         self.inflight += 1
         self.metrics.inflight.inc()
         try:

@@ -180,3 +180,39 @@ async def test_deadline_stops_a_real_stream(serve, offline):
                 break
             await asyncio.sleep(0.02)
         assert srv.state.inflight == 0
+
+
+async def test_full_model_queue_refuses_new_calls_at_once(serve):
+    from analyzers.config import ModelSettings
+    from analyzers.loader import load_analyzers
+
+    # Room for 8 queued chunks, and batches that wait up to 1 s to fill: the first stream's
+    # 8 chunks sit in the queue while the second call arrives.
+    small = await asyncio.to_thread(
+        load_analyzers,
+        ModelSettings(
+            device="cpu", max_batch_wait_ms=1000, max_batch_size=1024, max_queued_items=8
+        ),
+    )
+    try:
+        async with serve(small) as srv:
+            text = " ".join(["This sentence is good and rather long."] * 8)  # 8 chunks of 38
+            first = srv.stub.ProcessStream(
+                pb.ProcessRequest(text=text, chunk_size=50, include_summary=False)
+            )
+            batcher = small.sentiment.batcher  # type: ignore[attr-defined]
+            while (await first.read()).stage_started.stage != pb.STAGE_SENTIMENT:
+                pass
+            for _ in range(50):  # the chunks are queued within a loop iteration or two
+                if batcher.full:
+                    break
+                await asyncio.sleep(0.01)
+            assert batcher.full
+            refused = await rpc_error(srv.stub.Process(pb.ProcessRequest(text=text)))
+            assert refused.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert "queue is full" in refused.details()
+            assert case((await read_rest(first))[-1]) == "completed"
+            # Once the queue drains, calls are accepted again.
+            assert case((await stream(srv.stub, text=text))[-1]) == "completed"
+    finally:
+        small.close()
