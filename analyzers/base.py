@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -78,6 +78,8 @@ class Analyzers:
     generator: TextGenerator | None = None
     # Seconds each model took to load and warm, by model name.
     load_seconds: dict[str, float] = field(default_factory=dict)
+    # Reads GPU memory in use by device, when the models run on CUDA; None on CPU.
+    gpu_memory: Callable[[], dict[str, int]] | None = None
 
     def batchers(self) -> list[MicroBatcher[Any, Any]]:
         """The micro-batchers behind these analyzers, for metrics and tests."""

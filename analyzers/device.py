@@ -62,3 +62,10 @@ def placement(spec: str) -> Placement:
 def cuda_device_count() -> int:
     """GPUs torch can use here (0 without CUDA); `serve --workers` puts one worker on each."""
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def gpu_memory_in_use() -> dict[str, int]:
+    """Bytes torch has allocated on each CUDA device, by device name ("cuda:0", ...)."""
+    return {
+        f"cuda:{index}": torch.cuda.memory_allocated(index) for index in range(cuda_device_count())
+    }

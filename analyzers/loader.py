@@ -12,7 +12,7 @@ from analyzers.base import AnalyzerError, Analyzers
 from analyzers.batcher import BatchLimits
 from analyzers.config import ModelSettings
 from analyzers.cpu import configure_torch_threads
-from analyzers.device import Placement, placement
+from analyzers.device import Placement, gpu_memory_in_use, placement
 from analyzers.entities import SpacyEntities
 from analyzers.generate import CausalGenerator
 from analyzers.sentiment import TransformerSentiment, VaderSentiment
@@ -112,6 +112,7 @@ def load_analyzers(settings: ModelSettings) -> Analyzers:
         entities=recognizer,
         generator=generator,
         load_seconds=loader.seconds,
+        gpu_memory=gpu_memory_in_use if where.is_cuda else None,
     )
 
 

@@ -80,6 +80,8 @@ class ServiceState:
             tracer=pipeline_tracer(self.tracer_provider),
         )
         self.metrics.models_loaded(analyzers.load_seconds)
+        if analyzers.gpu_memory is not None:
+            self.metrics.watch_gpu_memory(analyzers.gpu_memory)
         for batcher in analyzers.batchers():
             batcher.on_batch = self.metrics.batch_done
         for name in _HEALTH_NAMES:

@@ -86,3 +86,27 @@ async def test_model_metrics_with_real_batchers(serve, offline):
     loads = labelled("textstream_model_load_seconds")
     assert set(loads) == set(offline.load_seconds)
     assert all(seconds > 0 for seconds in loads.values())
+
+
+async def test_gpu_memory_is_read_at_scrape_time(serve):
+    # No CUDA here: the reader stands in for analyzers.device.gpu_memory_in_use, which the
+    # loader passes when the models run on a GPU (and the CUDA test in tests/analyzers runs).
+    in_use = {"cuda:0": 1024}
+    analyzers = word_analyzers()
+    analyzers.gpu_memory = lambda: dict(in_use)
+    async with serve(analyzers) as srv:
+        port = srv.state.metrics.serve_http("127.0.0.1", 0)
+        first = await asyncio.to_thread(scrape, port)
+        in_use["cuda:0"] = 4096
+        second = await asyncio.to_thread(scrape, port)
+    key = ("textstream_gpu_memory_bytes", (("device", "cuda:0"),))
+    assert first[key] == 1024
+    assert second[key] == 4096
+
+
+async def test_no_gpu_metric_on_cpu(serve, offline):
+    assert offline.gpu_memory is None
+    async with serve(offline) as srv:
+        port = srv.state.metrics.serve_http("127.0.0.1", 0)
+        samples = await asyncio.to_thread(scrape, port)
+    assert not any(name == "textstream_gpu_memory_bytes" for name, _ in samples)

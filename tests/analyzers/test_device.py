@@ -52,3 +52,17 @@ def test_torch_threads_never_exceed_the_cpus_granted() -> None:
     threads = configure_torch_threads()
     assert 1 <= threads <= available_cpus()
     assert torch.get_num_threads() == threads
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_models_on_cuda_report_their_memory() -> None:
+    from analyzers.config import ModelSettings
+    from analyzers.loader import load_analyzers
+
+    analyzers = load_analyzers(ModelSettings(device="cuda:0"))
+    try:
+        assert analyzers.gpu_memory is not None
+        assert analyzers.gpu_memory()["cuda:0"] > 0
+    finally:
+        analyzers.close()
