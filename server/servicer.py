@@ -23,7 +23,7 @@ from server.events import AnalysisRequest
 from server.grpc_convert import ResponseCollector, UpdateSequencer
 from server.pipeline import Pipeline
 from server.registration import Undecodable
-from server.request_ids import request_id
+from server.request_ids import request_id as accepted_request_id
 from server.state import ServiceState
 from server.validation import (
     FieldViolation,
@@ -44,7 +44,7 @@ class Call:
 
 def _request_id(context: Context) -> str:
     presented = dict(context.invocation_metadata() or ()).get("x-request-id")
-    return request_id(presented if isinstance(presented, str) else None)
+    return accepted_request_id(presented if isinstance(presented, str) else None)
 
 
 def _undecodable(request: Undecodable) -> InvalidRequest:
