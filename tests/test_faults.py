@@ -11,7 +11,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from protos import textstream_pb2 as pb
 from protos import textstream_pb2_grpc as pb_grpc
-from tests.doubles import WordListSentiment, word_analyzers
+from tests.doubles import BlockedSummarizer, WordListSentiment, word_analyzers
 from tests.processes import doubles_server
 from tests.streams import REVIEW, case, read_rest, rpc_error, settled, stream
 
@@ -114,3 +114,22 @@ async def test_failed_model_load_stays_up_not_serving():
         assert server.proc.poll() is None
     finally:
         server.stop()
+
+
+async def test_clients_pinging_too_often_are_sent_away(serve):
+    blocked = BlockedSummarizer()
+    async with serve(word_analyzers(summarizer=blocked)) as srv:
+        # Pings every 0.5 s, with or without data: well under the server's 10 s minimum.
+        options = [
+            ("grpc.keepalive_time_ms", 500),
+            ("grpc.keepalive_permit_without_calls", 1),
+            ("grpc.http2.max_pings_without_data", 0),
+        ]
+        async with grpc.aio.insecure_channel(srv.target, options=options) as channel:
+            stub = pb_grpc.TextProcessorStub(channel)
+            error = await rpc_error(stub.ProcessStream(pb.ProcessRequest(text=REVIEW)))
+        blocked.release.set()
+        assert error.code() == grpc.StatusCode.UNAVAILABLE
+        assert "Too many pings" in error.details()
+        assert await settled(lambda: srv.state.inflight) == 0
+        assert case((await stream(srv.stub, text=REVIEW))[-1]) == "completed"
