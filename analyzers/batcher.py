@@ -10,9 +10,10 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from analyzers.base import AnalyzerError, OverloadedError
+from analyzers.config import ModelSettings
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -25,15 +26,29 @@ BatchObserver = Callable[[str, int, Sequence[float]], None]
 RECENT_BATCHES = 256
 
 
+def _default(name: str) -> Any:
+    # One source for the batching defaults: the settings' own field defaults.
+    return ModelSettings.model_fields[name].default
+
+
 @dataclass(frozen=True, slots=True)
 class BatchLimits:
     """The knobs of every batcher in the process (from ModelSettings)."""
 
-    max_batch_size: int = 32
-    max_wait_ms: float = 2.0
-    max_queued_items: int = 4096
+    max_batch_size: int = _default("max_batch_size")
+    max_wait_ms: float = _default("max_batch_wait_ms")
+    max_queued_items: int = _default("max_queued_items")
     # Summed token count per batch, for batchers of transformer inputs.
-    max_batch_tokens: int = 16384
+    max_batch_tokens: int = _default("max_batch_tokens")
+
+    @classmethod
+    def from_settings(cls, settings: ModelSettings) -> BatchLimits:
+        return cls(
+            max_batch_size=settings.max_batch_size,
+            max_wait_ms=settings.max_batch_wait_ms,
+            max_queued_items=settings.max_queued_items,
+            max_batch_tokens=settings.max_batch_tokens,
+        )
 
 
 @dataclass(slots=True)
@@ -102,6 +117,26 @@ class MicroBatcher(Generic[T, R]):
         self.recent_batch_sizes: collections.deque[int] = collections.deque(maxlen=RECENT_BATCHES)
         # Called on the event loop as each batch starts: (name, size, each item's queue wait).
         self.on_batch: BatchObserver | None = None
+
+    @classmethod
+    def with_limits(
+        cls,
+        name: str,
+        run_batch: Callable[[list[T]], Sequence[R]],
+        limits: BatchLimits,
+        *,
+        cost: Callable[[T], int] | None = None,
+    ) -> MicroBatcher[T, R]:
+        """A batcher bounded by limits; with cost, also by limits.max_batch_tokens."""
+        return cls(
+            name,
+            run_batch,
+            max_batch_size=limits.max_batch_size,
+            max_wait_ms=limits.max_wait_ms,
+            max_queued_items=limits.max_queued_items,
+            cost=cost,
+            max_batch_cost=limits.max_batch_tokens if cost is not None else None,
+        )
 
     @property
     def queued_items(self) -> int:

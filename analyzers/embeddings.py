@@ -49,14 +49,8 @@ class SentenceEncoder:
         # A fast tokenizer stores its truncation setting in shared state, and encode and
         # count_tokens set it differently from several request threads ("Already borrowed").
         self._tokenizer_lock = threading.Lock()
-        self.batcher: MicroBatcher[list[int], Embeddings] = MicroBatcher(
-            "sentence-embeddings",
-            self._embed_batch,
-            max_batch_size=limits.max_batch_size,
-            max_wait_ms=limits.max_wait_ms,
-            max_queued_items=limits.max_queued_items,
-            cost=len,
-            max_batch_cost=limits.max_batch_tokens,
+        self.batcher: MicroBatcher[list[int], Embeddings] = MicroBatcher.with_limits(
+            "sentence-embeddings", self._embed_batch, limits, cost=len
         )
 
     def encode(self, texts: list[str]) -> list[list[int]]:

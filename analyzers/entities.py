@@ -29,12 +29,8 @@ class SpacyEntities:
         self.name = model
         self._nlp = spacy.load(model)
         self.active_components = keep_entity_components(self._nlp, model)
-        self._batcher: MicroBatcher[str, list[EntityMention]] = MicroBatcher(
-            "entities",
-            self._extract_batch,
-            max_batch_size=limits.max_batch_size,
-            max_wait_ms=limits.max_wait_ms,
-            max_queued_items=limits.max_queued_items,
+        self._batcher: MicroBatcher[str, list[EntityMention]] = MicroBatcher.with_limits(
+            "entities", self._extract_batch, limits
         )
 
     @property

@@ -64,12 +64,7 @@ def load_analyzers(settings: ModelSettings) -> Analyzers:
     where = placement(settings.device)
     if not where.is_cuda:
         configure_torch_threads()
-    limits = BatchLimits(
-        max_batch_size=settings.max_batch_size,
-        max_wait_ms=settings.max_batch_wait_ms,
-        max_queued_items=settings.max_queued_items,
-        max_batch_tokens=settings.max_batch_tokens,
-    )
+    limits = BatchLimits.from_settings(settings)
     defaults = PROFILE_DEFAULTS[settings.profile]
     sources = {
         "sentiment": settings.sentiment_model or defaults["sentiment"],

@@ -32,12 +32,8 @@ class VaderSentiment:
         self._vader = SentimentIntensityAnalyzer()
         # VADER is pure Python: batching buys no speed, but the batcher keeps the work off
         # the event loop and gives the same queue bound and cancellation as the models.
-        self._batcher: MicroBatcher[str, SentimentScores] = MicroBatcher(
-            "sentiment-vader",
-            self._classify_batch,
-            max_batch_size=limits.max_batch_size,
-            max_wait_ms=limits.max_wait_ms,
-            max_queued_items=limits.max_queued_items,
+        self._batcher: MicroBatcher[str, SentimentScores] = MicroBatcher.with_limits(
+            "sentiment-vader", self._classify_batch, limits
         )
 
     @property
@@ -80,14 +76,8 @@ class TransformerSentiment:
         self._labels = labels_from_config(self._model.config.id2label, source)
         self._max_tokens = input_limit(self._tokenizer, self._model.config)
         self._pad_id = pad_id_of(self._tokenizer)
-        self._batcher: MicroBatcher[list[int], SentimentScores] = MicroBatcher(
-            "sentiment",
-            self._classify_batch,
-            max_batch_size=limits.max_batch_size,
-            max_wait_ms=limits.max_wait_ms,
-            max_queued_items=limits.max_queued_items,
-            cost=len,
-            max_batch_cost=limits.max_batch_tokens,
+        self._batcher: MicroBatcher[list[int], SentimentScores] = MicroBatcher.with_limits(
+            "sentiment", self._classify_batch, limits, cost=len
         )
 
     @property
