@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -56,3 +57,21 @@ class ServerProcess:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(10)
+
+
+def serve_offline(**env: str) -> tuple[ServerProcess, str]:
+    """`textstream serve` (offline profile, gRPC only) on a free port, once SERVING.
+
+    Returns the process and its target; env adds TEXTSTREAM_* settings.
+    """
+    server = ServerProcess(
+        [sys.executable, "-m", "client.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
+        env={"TEXTSTREAM_METRICS_ENABLED": "false", "TEXTSTREAM_HTTP_ENABLED": "false", **env},
+    )
+    try:
+        port = server.wait_for("listening")["port"]
+        server.wait_for("serving", timeout=300)
+    except BaseException:
+        server.stop()
+        raise
+    return server, f"127.0.0.1:{port}"

@@ -13,13 +13,12 @@ import asyncio
 import collections
 import json
 import random
-import sys
 import time
 
 import grpc
 import psutil
 
-from bench.server_process import ServerProcess
+from bench.server_process import serve_offline
 from bench.throughput import RESULTS, PeakRss, load_corpus
 from protos import textstream_pb2 as pb
 from protos import textstream_pb2_grpc as pb_grpc
@@ -89,14 +88,8 @@ def main() -> None:
     args = parser.parse_args()
     texts = load_corpus()
 
-    server = ServerProcess(
-        [sys.executable, "-m", "client.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
-        env={"TEXTSTREAM_METRICS_ENABLED": "false", "TEXTSTREAM_HTTP_ENABLED": "false"},
-    )
+    server, target = serve_offline()
     try:
-        port = server.wait_for("listening")["port"]
-        server.wait_for("serving", timeout=300)
-        target = f"127.0.0.1:{port}"
         process = psutil.Process(server.proc.pid)
         asyncio.run(soak(target, texts, min(10.0, args.seconds), args.concurrency))  # warm-up
         rss_start = process.memory_info().rss

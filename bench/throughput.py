@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import json
 import statistics
-import sys
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -24,7 +23,7 @@ import grpc
 import psutil
 
 from bench.inprocess import measure_ceiling, measure_one_at_a_time
-from bench.server_process import ServerProcess
+from bench.server_process import serve_offline
 from protos import textstream_pb2 as pb
 from protos import textstream_pb2_grpc as pb_grpc
 
@@ -156,18 +155,8 @@ def main() -> None:
     )
 
     # The server runs with the batch size that gave the ceiling, so the ratio measures serving.
-    server = ServerProcess(
-        [sys.executable, "-m", "client.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
-        env={
-            "TEXTSTREAM_METRICS_ENABLED": "false",
-            "TEXTSTREAM_HTTP_ENABLED": "false",
-            "TEXTSTREAM_MODELS__MAX_BATCH_SIZE": str(ceiling["batch_size"]),
-        },
-    )
+    server, target = serve_offline(TEXTSTREAM_MODELS__MAX_BATCH_SIZE=str(ceiling["batch_size"]))
     try:
-        port = server.wait_for("listening")["port"]
-        server.wait_for("serving", timeout=300)
-        target = f"127.0.0.1:{port}"
         levels = []
         for concurrency in args.levels:
             level = asyncio.run(drive(target, texts, concurrency, args.requests, server.proc.pid))
