@@ -58,20 +58,13 @@ class LiveStream(StreamingResponse):
         self._call = call
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        pump = asyncio.create_task(self._pump(send), name=f"{self._call.method} body")
-        gone = asyncio.create_task(_disconnected(receive), name=f"{self._call.method} watch")
         try:
-            await asyncio.wait((pump, gone), return_when=asyncio.FIRST_COMPLETED)
+            # A failure in the body propagates: the status line is gone, so a broken
+            # connection is the only way left to tell the client its stream is incomplete.
+            await unless_disconnected(self._pump(send), receive)
         finally:
             # Also on cancellation from outside (the grace period ran out at shutdown).
-            pump.cancel()
-            gone.cancel()
-            await asyncio.gather(pump, gone, return_exceptions=True)
             await self._call.end()
-        if not pump.cancelled() and (error := pump.exception()) is not None:
-            # The status line is gone: a broken connection is the only way left to tell
-            # the client that its text stream is incomplete.
-            raise error
 
     async def _pump(self, send: Send) -> None:
         await send(
