@@ -1,56 +1,116 @@
-"""Split text into chunks that never cut a word: at sentence ends, else at whitespace."""
+"""Split text into chunks at the most natural break that fits, never inside a grapheme cluster.
+
+Text with spaces breaks as it always has: at a sentence end, else at whitespace. Text without
+spaces (Chinese, Japanese, Thai prose, long URLs, emoji runs) breaks at a sentence end of its
+own script (。！？), else at clause punctuation (、，；：), else at a Unicode word boundary, else
+at the last grapheme-cluster boundary that fits. Every property comes from the Unicode data in
+the `regex` module (Sentence_Terminal, Terminal_Punctuation, East_Asian_Width, the UAX #29
+word and grapheme boundaries); there are no hand-written script or grapheme rules here.
+"""
 
 from __future__ import annotations
 
-import re
+from bisect import bisect_left, bisect_right
 
-# A sentence ends at . ! ? (optionally followed by closing quotes/brackets) before whitespace.
-_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=\s)")
-_WHITESPACE = re.compile(r"\s+")
+import regex
+
+# Closing quotes and brackets after a sentence or clause end belong to it (a brace is code).
+_CLOSE = r"[[\p{Pe}\p{Pf}\"']--[}]]"
+# A sentence ends at a sentence terminal (. ! ? । ؟ … and the like) with its closers, before
+# whitespace; a wide or full-width terminal (。！？．｡) needs no whitespace after it, since the
+# scripts that use one put none there.
+_SENTENCE_END = regex.compile(
+    rf"[\p{{Sentence_Terminal}}…]{_CLOSE}*(?=\s)"
+    rf"|[\p{{Sentence_Terminal}}&&[\p{{ea=W}}\p{{ea=F}}\p{{ea=H}}]]{_CLOSE}*",
+    regex.V1,
+)
+# Clause ends of the scripts that use no spaces (、，；：), which beat an early whitespace, and
+# then those of every script (, ; : and the like).
+_WIDE_CLAUSE_END = regex.compile(
+    rf"[\p{{Terminal_Punctuation}}&&[\p{{ea=W}}\p{{ea=F}}\p{{ea=H}}]]{_CLOSE}*", regex.V1
+)
+_CLAUSE_END = regex.compile(rf"[\p{{Terminal_Punctuation}}…‥]{_CLOSE}*", regex.V1)
+_WHITESPACE = regex.compile(r"\s+")
+# Unicode default word boundaries (UAX #29): inside a URL or between ideographs. Thai and other
+# scripts that need a dictionary get no more than their grapheme boundaries from it.
+_WORD_BOUNDARY = regex.compile(r"\b", regex.WORD)
+_GRAPHEME = regex.compile(r"\X")
 
 
 def chunk_spans(text: str, chunk_size: int) -> list[tuple[int, int]]:
     """[start, end) code point spans covering every non-space character of text.
 
-    Each span is at most chunk_size characters, unless one word alone is longer, and is
-    trimmed of surrounding whitespace. A span ends at the last sentence end that fits,
-    else at the last whitespace that fits, else after the over-long word.
+    Each span is at most chunk_size code points (unless one grapheme cluster alone is longer),
+    starts and ends on grapheme-cluster boundaries, and is trimmed of surrounding whitespace.
+    A span ends at the last break that fits, in this order of preference: a sentence end, a
+    whitespace or a full-width clause end (、，) that leaves it at least half full; any
+    whitespace; a clause end or a word boundary in its second half; a grapheme boundary.
     """
+    bounds = _grapheme_bounds(text)
     spans: list[tuple[int, int]] = []
-    start = _skip_space(text, 0)
+    start = _skip_space(text, bounds, 0)
     while start < len(text):
         limit = start + chunk_size
-        end = len(text) if limit >= len(text) else _best_break(text, start, limit)
-        end = _trim_right(text, start, end)
+        end = len(text) if limit >= len(text) else _best_break(text, bounds, start, limit)
+        end = _trim_right(text, bounds, start, end)
         spans.append((start, end))
-        start = _skip_space(text, end)
+        start = _skip_space(text, bounds, end)
     return spans
 
 
-def _best_break(text: str, start: int, limit: int) -> int:
+def _grapheme_bounds(text: str) -> list[int]:
+    """Every grapheme-cluster boundary of text, in order, 0 and len(text) included."""
+    return [0, *(match.end() for match in _GRAPHEME.finditer(text))]
+
+
+def _best_break(text: str, bounds: list[int], start: int, limit: int) -> int:
     window = text[start : limit + 1]  # +1: a break exactly at limit still fits
-    # A sentence end is the nicest break, unless it would leave the chunk less than half full.
-    half = (limit - start) // 2
-    sentence_ends = [
-        m.end() for m in _SENTENCE_END.finditer(window) if half <= m.end() <= limit - start
-    ]
-    if sentence_ends:
-        return start + sentence_ends[-1]
-    spaces = [m.start() for m in _WHITESPACE.finditer(window) if 0 < m.start() <= limit - start]
-    if spaces:
-        return start + spaces[-1]
-    # A single word longer than chunk_size: keep it whole rather than cut it.
-    following = _WHITESPACE.search(text, limit)
-    return following.start() if following else len(text)
+    size = limit - start
+    half = size // 2
+    # Breaks at offsets into window, each kept only where it falls on a grapheme boundary.
+    boundaries = set(bounds[bisect_left(bounds, start) : bisect_right(bounds, limit)])
+
+    def fitting(offsets: list[int], least: int) -> int | None:
+        fits = [o for o in offsets if least <= o <= size and start + o in boundaries]
+        return start + fits[-1] if fits else None
+
+    sentence_ends = [m.end() for m in _SENTENCE_END.finditer(window)]
+    spaces = [m.start() for m in _WHITESPACE.finditer(window)]
+    wide_clause_ends = [m.end() for m in _WIDE_CLAUSE_END.finditer(window)]
+    clause_ends = [m.end() for m in _CLAUSE_END.finditer(window)]
+    words = [m.start() - start for m in _WORD_BOUNDARY.finditer(text, start, limit + 1)]
+    # A sentence end is the nicest break, unless it would leave the chunk less than half full;
+    # then whitespace or a CJK clause end that leaves it at least half full; then whitespace
+    # anywhere (a long word or URL starts the next chunk whole, if it can); then a clause end or
+    # a word boundary in the second half of a window that holds no whitespace.
+    for offsets, least in (
+        (sentence_ends, half),
+        (spaces, half),
+        (wide_clause_ends, half),
+        (spaces, 1),
+        (clause_ends, half),
+        (words, half),
+    ):
+        found = fitting(offsets, least)
+        if found is not None:
+            return found
+    # No break at all (a run of one letter, emoji, an unsegmented script): the last grapheme
+    # boundary that fits, or past one grapheme cluster longer than chunk_size.
+    index = bisect_right(bounds, limit) - 1
+    return bounds[index] if bounds[index] > start else bounds[index + 1]
 
 
-def _skip_space(text: str, index: int) -> int:
-    while index < len(text) and text[index].isspace():
-        index += 1
-    return index
+def _skip_space(text: str, bounds: list[int], index: int) -> int:
+    """The first grapheme boundary from index that starts something other than whitespace."""
+    i = bisect_left(bounds, index)
+    while i + 1 < len(bounds) and text[bounds[i] : bounds[i + 1]].isspace():
+        i += 1
+    return bounds[i]
 
 
-def _trim_right(text: str, start: int, end: int) -> int:
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return end
+def _trim_right(text: str, bounds: list[int], start: int, end: int) -> int:
+    """end moved back over the whole grapheme clusters of whitespace before it."""
+    i = bisect_left(bounds, end)
+    while bounds[i] > start and text[bounds[i - 1] : bounds[i]].isspace():
+        i -= 1
+    return bounds[i]

@@ -31,6 +31,18 @@ REQUESTS: dict[str, tuple[str, object]] = {
     "text with combining marks": ("ProcessStream", {"text": "Zoe\u0301 met Rene\u0301e."}),
     "right-to-left text": ("ProcessStream", {"text": "שלום עולם. مرحبا بالعالم. Good."}),
     "one 5000-character word": ("ProcessStream", {"text": "w" * 5000}),
+    "text without spaces (Chinese, Japanese, Thai, a long URL, a run of emoji)": (
+        "ProcessStream",
+        {
+            "text": "今天天气很好，我们去公园散步。" * 8
+            + "旅館の料理はとても美味しかったです！" * 6
+            + "อากาศในช่วงปลายปีเย็นสบายมากตอนเช้ามีหมอกบางๆลอยอยู่ตามภูเขา" * 4
+            + "https://example.com/"
+            + "/".join(["path"] * 80)
+            + "\U0001f468\u200d\U0001f469\u200d\U0001f467\U0001f1eb\U0001f1f7" * 40,
+            "chunk_size": 50,
+        },
+    ),
     "`max_new_tokens` over the cap": ("GenerateStream", {"prompt": "Hi", "max_new_tokens": 65}),
     "negative `temperature`": ("GenerateStream", {"prompt": "Hi", "temperature": -1.0}),
     "NaN `temperature`": ("GenerateStream", {"prompt": "Hi", "temperature": float("nan")}),
@@ -92,6 +104,9 @@ async def test_every_readme_row_gets_its_status(serve, hub, offline, tiny_models
                 assert case(result[-1]) == "completed", name
                 assert "stage_error" not in {case(u) for u in result}, name
                 assert result[0].started.text_length == len(text)
+                chunk_size = payload.get("chunk_size", 200)
+                for span in next(u.chunked for u in result if case(u) == "chunked").spans:
+                    assert 0 < span.end - span.start <= chunk_size, name
                 for update in result:
                     if case(update) == "entities":
                         for entity in update.entities.entities:
