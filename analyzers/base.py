@@ -10,6 +10,7 @@ from analyzers.types import EntityMention, GenerationEvent, GenerationParams, Se
 
 if TYPE_CHECKING:
     from analyzers.batcher import MicroBatcher
+    from analyzers.decoding.scheduler import DecodeScheduler
 
 
 class AnalyzerError(Exception):
@@ -22,6 +23,15 @@ class OverloadedError(AnalyzerError):
     def __init__(self, message: str, retry_after_seconds: float = 1.0) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
+
+
+class BoundedQueue(Protocol):
+    """A model's queue of waiting work, which refuses more once full."""
+
+    name: str
+
+    @property
+    def full(self) -> bool: ...
 
 
 @runtime_checkable
@@ -85,6 +95,23 @@ class Analyzers:
         """The micro-batchers behind these analyzers, for metrics and tests."""
         parts = (self.sentiment, self.summarizer, self.entities, self.generator)
         return [batcher for part in parts if (batcher := getattr(part, "batcher", None))]
+
+    def schedulers(self) -> list[DecodeScheduler[Any]]:
+        """The decoding schedulers of the generative models, for metrics and tests."""
+        parts = (self.summarizer, self.generator)
+        return [found for part in parts if (found := getattr(part, "scheduler", None))]
+
+    def queues(self, *, generation: bool) -> list[BoundedQueue]:
+        """The model queues an analysis call (or a generation call) may wait in."""
+        parts = (
+            (self.generator,) if generation else (self.sentiment, self.summarizer, self.entities)
+        )
+        return [
+            queue
+            for part in parts
+            for queue in (getattr(part, "batcher", None), getattr(part, "scheduler", None))
+            if queue is not None
+        ]
 
     def close(self) -> None:
         """Release model threads; idempotent."""

@@ -36,8 +36,17 @@ class ModelSettings(BaseModel):
     summary_max_tokens: int = Field(130, ge=8)
     summary_min_tokens: int = Field(30, ge=1)
 
+    # Continuous batching of the generative models (hub summary, generator), per model.
+    # Rows decoded together in one forward pass per step.
+    decode_max_rows: int = Field(32, ge=1, le=1024)
+    # Cache positions all decoding rows may hold together (each row: its input plus the
+    # tokens it may generate); bounds key/value cache memory.
+    decode_max_cache_tokens: int = Field(65536, ge=64)
+    # Requests waiting for a free row; past this, calls are refused with RESOURCE_EXHAUSTED.
+    decode_max_queued: int = Field(256, ge=1)
+
     # Generation.
     max_new_tokens_cap: int = Field(512, ge=1)
     default_max_new_tokens: int = Field(64, ge=1)
-    # A generate() thread that yields nothing for this long is treated as failed.
+    # A decoding request that gets no token for this long is stopped and fails as stalled.
     generation_token_timeout_seconds: float = Field(30.0, gt=0)

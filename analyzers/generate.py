@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import contextlib
 import threading
 from collections.abc import AsyncGenerator
 from typing import Any
 
-import torch
-from transformers import AutoModelForCausalLM, StoppingCriteria, StoppingCriteriaList
+from transformers import AutoModelForCausalLM
 
 from analyzers.base import AnalyzerError
+from analyzers.decoding.causal import CausalEngine
+from analyzers.decoding.engine import DecodeRequest
+from analyzers.decoding.plan import DecodePlan, Sampling
+from analyzers.decoding.rows import RowDone
+from analyzers.decoding.scheduler import DecodeLimits, DecodeScheduler, run_to_end
 from analyzers.device import Placement
 from analyzers.hf import input_limit, load_model, load_tokenizer
-from analyzers.streaming import ModelThread, StopOnEvent, StopOnStrings, TokenStreamer
 from analyzers.types import (
     FinishReason,
     GeneratedText,
@@ -24,28 +29,24 @@ from analyzers.types import (
 )
 
 WARM_UP_PROMPT = "Once upon a time"
-
-# Sampling draws from torch's process-wide RNG, so a seeded run is repeatable only if no
-# other sampling run (of any generator in the process) draws from it meanwhile.
-_RNG_LOCK = threading.Lock()
+# Distinct decoding plans kept (by sampling settings and lengths); each is a few objects.
+_PLANS_KEPT = 256
 
 
 class CausalGenerator:
-    """Any AutoModelForCausalLM; one generation at a time on the model's own thread."""
+    """Any AutoModelForCausalLM; concurrent generations share each decoding step."""
 
     def __init__(
         self,
         source: str,
         *,
         placement: Placement,
+        limits: DecodeLimits,
         max_new_tokens_cap: int = 512,
-        token_timeout_seconds: float = 30.0,
-        max_queued: int = 4096,
     ) -> None:
         self.name = source
         self._placement = placement
         self._cap = max_new_tokens_cap
-        self._token_timeout = token_timeout_seconds
         self._tokenizer = load_tokenizer(source)
         self._model = load_model(AutoModelForCausalLM, source, placement)
         self._max_positions = input_limit(self._tokenizer, self._model.config, fallback=2048)
@@ -56,60 +57,60 @@ class CausalGenerator:
             self._tokenizer.pad_token_id,
             *sorted(self._eos_ids),
         )
-        self._thread = ModelThread("generator", max_queued)
+        self._plans: collections.OrderedDict[tuple[Any, ...], DecodePlan] = (
+            collections.OrderedDict()
+        )
+        self._plans_lock = threading.Lock()
+        engine = CausalEngine(self._model, pad_id=self._pad_id if self._pad_id is not None else 0)
+        self.scheduler = DecodeScheduler(
+            source, engine, self._tokenizer, placement.device, limits, role="generator"
+        )
 
     async def generate(
         self, prompt: str, params: GenerationParams
     ) -> AsyncGenerator[GenerationEvent, None]:
         # The server validates the cap; clamped again so no caller can exceed it.
         max_new = max(1, min(params.max_new_tokens, self._cap))
-        prompt_ids, max_new = self._fit(self._tokenizer(prompt)["input_ids"], max_new)
-        yield GenerationStarted(
-            model=self.name, prompt_tokens=len(prompt_ids), max_new_tokens=max_new
-        )
-
-        stops = tuple(stop for stop in params.stop if stop)
-        cancel = threading.Event()
-        streamer = TokenStreamer(self._tokenizer, timeout=self._token_timeout)
-
-        def generate() -> torch.Tensor:
-            return self._generate(prompt_ids, max_new, params, stops, streamer, cancel)
-
-        run = self._thread.start(self.name, generate, streamer, cancel)
-        text = ""
-        emitted = 0
+        # Tokenizing and preparing the processors are CPU work: not on the loop.
+        request = await asyncio.to_thread(self._request, prompt, max_new, params)
+        # Queued before `started` goes out: a full queue refuses the call, not the stream.
+        stream = self.scheduler.submit(request)
         try:
-            async with contextlib.aclosing(run.pieces()) as pieces:
-                async for piece in pieces:
-                    text += piece.text
+            yield GenerationStarted(
+                model=self.name,
+                prompt_tokens=len(request.input_ids),
+                max_new_tokens=request.max_new_tokens,
+            )
+            stops = tuple(stop for stop in params.stop if stop)
+            text = ""
+            emitted = 0
+            async with contextlib.aclosing(stream.items()) as items:
+                async for item in items:
+                    if isinstance(item, RowDone):
+                        if len(text) > emitted:
+                            yield GeneratedText(text[emitted:], item.tokens)
+                        yield GenerationFinished(item.reason, item.tokens)
+                        return
+                    text += item.text
                     cut = _first_stop(text, stops)
                     if cut is not None:
-                        # The output ends before the stop string; the model is told to stop now.
-                        run.stop()
+                        # The output ends before the stop string; the row leaves the batch.
+                        stream.cancel()
                         if cut > emitted:
-                            yield GeneratedText(text[emitted:cut], piece.tokens)
-                        yield GenerationFinished(FinishReason.STOP, piece.tokens)
+                            yield GeneratedText(text[emitted:cut], item.tokens)
+                        yield GenerationFinished(FinishReason.STOP, item.tokens)
                         return
                     # Text that may be the start of a stop string waits for the next piece.
                     ready = len(text) - _held_back(text, stops)
                     if ready > emitted:
-                        yield GeneratedText(text[emitted:ready], piece.tokens)
+                        yield GeneratedText(text[emitted:ready], item.tokens)
                         emitted = ready
-            output = await run.result()
-            if output is None:
-                raise AnalyzerError(f"{self.name}: generation did not run")
-            generated = output[0, len(prompt_ids) :].tolist()
-            if len(text) > emitted:
-                yield GeneratedText(text[emitted:], len(generated))
-            yield GenerationFinished(self._reason(generated, max_new), len(generated))
         finally:
-            # Closed early, failed or done: either way the model stops at its next token.
-            run.stop()
+            # Closed early, failed or done: either way the row leaves at the next step.
+            stream.cancel()
 
     def warm(self) -> None:
-        prompt_ids, _ = self._fit(self._tokenizer(WARM_UP_PROMPT)["input_ids"], 2)
-        streamer = TokenStreamer(self._tokenizer, timeout=self._token_timeout)
-        self._generate(prompt_ids, 2, GenerationParams(), (), streamer, threading.Event())
+        run_to_end(self.generate(WARM_UP_PROMPT, GenerationParams(max_new_tokens=2)))
 
     @property
     def model(self) -> Any:
@@ -120,7 +121,43 @@ class CausalGenerator:
         return self._tokenizer
 
     def close(self) -> None:
-        self._thread.close()
+        self.scheduler.close()
+
+    def _request(self, prompt: str, max_new: int, params: GenerationParams) -> DecodeRequest:
+        prompt_ids, max_new = self._fit(self._tokenizer(prompt)["input_ids"], max_new)
+        sampling = Sampling(params.temperature or None, params.top_p, params.seed)
+        plan = self._plan(sampling, len(prompt_ids), max_new)
+        return DecodeRequest(prompt_ids, max_new, plan, sampling)
+
+    def _plan(self, sampling: Sampling, prompt_tokens: int, max_new: int) -> DecodePlan:
+        """The processors generate() would use for these settings, shared by equal requests."""
+        key = (sampling.temperature, sampling.top_p, prompt_tokens, max_new)
+        with self._plans_lock:
+            plan = self._plans.get(key)
+            if plan is not None:
+                self._plans.move_to_end(key)
+                return plan
+        kwargs: dict[str, Any] = {
+            # generate() turns max_new_tokens into this; forced EOS and others read it.
+            "max_length": prompt_tokens + max_new,
+            "max_new_tokens": None,
+            # A model config's minimum would forbid EOS; the caller asked for at most max_new.
+            "min_length": 0,
+            "min_new_tokens": None,
+            "num_beams": 1,
+            "num_return_sequences": 1,
+            "do_sample": not sampling.greedy,
+            "pad_token_id": self._pad_id,
+        }
+        if not sampling.greedy:
+            kwargs["temperature"] = sampling.temperature
+            kwargs["top_p"] = sampling.top_p if sampling.top_p is not None else 1.0
+        plan = DecodePlan(self._model, kwargs, self._placement.device, prompt_length=prompt_tokens)
+        with self._plans_lock:
+            self._plans[key] = plan
+            while len(self._plans) > _PLANS_KEPT:
+                self._plans.popitem(last=False)
+        return plan
 
     def _fit(self, prompt_ids: list[int], max_new: int) -> tuple[list[int], int]:
         """Make prompt plus new tokens fit the model's positions, keeping the prompt's end."""
@@ -135,56 +172,6 @@ class CausalGenerator:
             # The end of the prompt is what the continuation follows from.
             prompt_ids = prompt_ids[-room:]
         return prompt_ids, max_new
-
-    def _reason(self, generated: list[int], max_new: int) -> FinishReason:
-        if generated and generated[-1] in self._eos_ids:
-            return FinishReason.EOS
-        if len(generated) >= max_new:
-            return FinishReason.LENGTH
-        # Stopped early without EOS: a stop string the decoded stream split differently.
-        return FinishReason.STOP
-
-    def _generate(
-        self,
-        prompt_ids: list[int],
-        max_new: int,
-        params: GenerationParams,
-        stops: tuple[str, ...],
-        streamer: TokenStreamer,
-        cancel: threading.Event,
-    ) -> torch.Tensor:
-        """On the model thread."""
-        device = self._placement.device
-        input_ids = torch.tensor([prompt_ids], dtype=torch.long, device=device)
-        criteria: list[StoppingCriteria] = [StopOnEvent(cancel)]
-        if stops:
-            criteria.append(StopOnStrings(self._tokenizer, stops, len(prompt_ids)))
-        sampling = bool(params.temperature)
-        kwargs: dict[str, Any] = {
-            "attention_mask": torch.ones_like(input_ids),
-            "max_new_tokens": max_new,
-            # A model config's minimum would forbid EOS; the caller asked for at most max_new.
-            "min_length": 0,
-            "min_new_tokens": None,
-            "num_beams": 1,
-            "num_return_sequences": 1,
-            "do_sample": sampling,
-            "pad_token_id": self._pad_id,
-            "streamer": streamer,
-            "stopping_criteria": StoppingCriteriaList(criteria),
-        }
-        if sampling:
-            kwargs["temperature"] = params.temperature
-            kwargs["top_p"] = params.top_p if params.top_p is not None else 1.0
-        with torch.inference_mode():
-            if not sampling:
-                output: torch.Tensor = self._model.generate(input_ids, **kwargs)
-                return output
-            with _RNG_LOCK:
-                if params.seed is not None:
-                    torch.manual_seed(params.seed)
-                output = self._model.generate(input_ids, **kwargs)
-                return output
 
 
 def _first_stop(text: str, stops: tuple[str, ...]) -> int | None:

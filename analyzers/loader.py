@@ -12,6 +12,7 @@ from analyzers.base import AnalyzerError, Analyzers
 from analyzers.batcher import BatchLimits
 from analyzers.config import ModelSettings
 from analyzers.cpu import configure_torch_threads
+from analyzers.decoding.scheduler import DecodeLimits
 from analyzers.device import Placement, gpu_memory_in_use, placement
 from analyzers.entities import SpacyEntities
 from analyzers.generate import CausalGenerator
@@ -93,9 +94,8 @@ def load_analyzers(settings: ModelSettings) -> Analyzers:
                 lambda: CausalGenerator(
                     sources["generator"],
                     placement=where,
+                    limits=DecodeLimits.from_settings(settings),
                     max_new_tokens_cap=settings.max_new_tokens_cap,
-                    token_timeout_seconds=settings.generation_token_timeout_seconds,
-                    max_queued=settings.max_queued_items,
                 ),
             )
     except BaseException:
@@ -132,10 +132,9 @@ def _summarizer(
     return lambda: Seq2SeqSummarizer(
         source,
         placement=where,
+        limits=DecodeLimits.from_settings(settings),
         min_tokens=settings.summary_min_tokens,
         max_tokens=settings.summary_max_tokens,
-        token_timeout_seconds=settings.generation_token_timeout_seconds,
-        max_queued=settings.max_queued_items,
     )
 
 

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
-import torch
-from transformers import AutoModelForSeq2SeqLM, StoppingCriteriaList
+from transformers import AutoModelForSeq2SeqLM
 
+from analyzers.base import AnalyzerError
 from analyzers.batcher import BatchLimits, MicroBatcher
 from analyzers.centrality import Embeddings, centrality, choose
+from analyzers.decoding.engine import DecodeRequest
+from analyzers.decoding.plan import DecodePlan
+from analyzers.decoding.rows import RowText
+from analyzers.decoding.scheduler import DecodeLimits, DecodeScheduler, run_to_end
+from analyzers.decoding.seq2seq import Seq2SeqEngine
 from analyzers.device import Placement
 from analyzers.embeddings import SentenceEncoder, bundled_minilm
 from analyzers.failures import model_failures
-from analyzers.hf import input_limit, load_model, load_tokenizer
+from analyzers.hf import input_limit, load_model, load_tokenizer, pad_id_of
 from analyzers.sentences import Sentence, SentenceSplitter
-from analyzers.streaming import ModelThread, StopOnEvent, TokenStreamer
 
 DEFAULT_HUB_MODEL = "facebook/bart-large-cnn"
 WARM_UP_TEXT = (
@@ -91,54 +94,55 @@ class CentralitySummarizer:
 
 
 class Seq2SeqSummarizer:
-    """An encoder-decoder summarization model, its tokens streamed as they are generated."""
+    """An encoder-decoder summarization model; concurrent summaries share each decoding step."""
 
     def __init__(
         self,
         source: str = DEFAULT_HUB_MODEL,
         *,
         placement: Placement,
+        limits: DecodeLimits,
         min_tokens: int = 30,
         max_tokens: int = 130,
-        token_timeout_seconds: float = 30.0,
-        max_queued: int = 4096,
     ) -> None:
         self.name = source
-        self._placement = placement
         self._tokenizer = load_tokenizer(source)
         self._model = load_model(AutoModelForSeq2SeqLM, source, placement)
         self._max_input_tokens = input_limit(self._tokenizer, self._model.config)
-        self._generation = summary_generation_kwargs(self._model, min_tokens, max_tokens)
-        self._token_timeout = token_timeout_seconds
-        self._thread = ModelThread("summary", max_queued)
+        generation = summary_generation_kwargs(self._model, min_tokens, max_tokens)
+        # Every summary decodes with the same processors; rows differ only in their text.
+        self._plan = DecodePlan(self._model, generation, placement.device, prompt_length=1)
+        start = self._plan.decoder_start_id
+        if start is None:
+            raise AnalyzerError(f"{source} has no decoder start token (nor BOS) to decode from")
+        # max_length counts the decoder start token, which is not generated.
+        self._max_new_tokens = max(1, self._plan.max_length - 1)
+        pad = pad_id_of(self._tokenizer)
+        engine = Seq2SeqEngine(self._model, decoder_start_id=start, pad_id=pad)
+        self.scheduler = DecodeScheduler(
+            source, engine, self._tokenizer, placement.device, limits, role="summary"
+        )
 
     async def summarize(self, text: str) -> AsyncGenerator[str, None]:
         if not text.strip():
             return
-        cancel = threading.Event()
-        streamer = TokenStreamer(self._tokenizer, timeout=self._token_timeout)
-
-        def generate() -> torch.Tensor:
-            return self._generate(text, streamer, cancel)
-
-        run = self._thread.start(self.name, generate, streamer, cancel)
+        # Tokenizing up to the model's whole input takes milliseconds: not on the loop.
+        input_ids = await asyncio.to_thread(self._encode, text)
+        stream = self.scheduler.submit(DecodeRequest(input_ids, self._max_new_tokens, self._plan))
         started = False
-        try:
-            async with contextlib.aclosing(run.pieces()) as pieces:
-                async for piece in pieces:
-                    # The summary starts at its first visible character, not at the space that
-                    # byte-level BPE tokens carry in front of a word.
-                    piece_text = piece.text if started else piece.text.lstrip()
-                    if piece_text:
-                        started = True
-                        yield piece_text
-        finally:
-            # Closed early, failed or done: either way the model stops at its next token.
-            run.stop()
+        async with contextlib.aclosing(stream.items()) as items:
+            async for item in items:
+                if not isinstance(item, RowText):
+                    continue
+                # The summary starts at its first visible character, not at the space that
+                # byte-level BPE tokens carry in front of a word.
+                piece = item.text if started else item.text.lstrip()
+                if piece:
+                    started = True
+                    yield piece
 
     def warm(self) -> None:
-        streamer = TokenStreamer(self._tokenizer, timeout=self._token_timeout)
-        self._generate(WARM_UP_TEXT, streamer, threading.Event())
+        run_to_end(self.summarize(WARM_UP_TEXT))
 
     @property
     def model(self) -> Any:
@@ -149,32 +153,23 @@ class Seq2SeqSummarizer:
         return self._tokenizer
 
     def close(self) -> None:
-        self._thread.close()
+        self.scheduler.close()
 
-    def _generate(
-        self, text: str, streamer: TokenStreamer, cancel: threading.Event
-    ) -> torch.Tensor:
-        """On the model thread: tokenize (truncated to the model's input) and generate."""
-        encoded = self._tokenizer(
-            text, truncation=True, max_length=self._max_input_tokens, return_tensors="pt"
-        )
-        with torch.inference_mode():
-            output: torch.Tensor = self._model.generate(
-                input_ids=encoded["input_ids"].to(self._placement.device),
-                attention_mask=encoded["attention_mask"].to(self._placement.device),
-                streamer=streamer,
-                stopping_criteria=StoppingCriteriaList([StopOnEvent(cancel)]),
-                **self._generation,
-            )
-        return output
+    def _encode(self, text: str) -> list[int]:
+        """The text's ids, cut to the model's input."""
+        ids: list[int] = self._tokenizer(text, truncation=True, max_length=self._max_input_tokens)[
+            "input_ids"
+        ]
+        return ids
 
 
 def summary_generation_kwargs(model: Any, min_tokens: int, max_tokens: int) -> dict[str, Any]:
     """generate() arguments that override whatever the model's generation config holds.
 
-    The streamer only supports one greedy sequence, so beam search settings (bart-large-cnn
-    asks for 4 beams) give way to greedy decoding; the model's no_repeat_ngram_size and
-    similar processors still apply. Lengths follow the seed: max_length and min_length.
+    Summaries stream, so they decode greedily: beam search settings (bart-large-cnn asks
+    for 4 beams) give way, while the model's no_repeat_ngram_size, forced EOS and similar
+    processors still apply. Lengths follow the original HTTP service: max_length and
+    min_length.
     """
     config = model.generation_config
     max_length = max(2, max_tokens)

@@ -162,7 +162,7 @@ def create_http_app(state: ServiceState) -> FastAPI:
             )
             for index, text in enumerate((prompt, *params.stop)):
                 decodable("prompt" if index == 0 else f"stop[{index - 1}]", text)
-            started_at, _ = await call.admit()
+            started_at, _ = await call.admit(generation=True)
             stream = call.generator().generate(prompt, params)
             await anext(stream)  # GenerationStarted: a failure to start is still a status
         except Exception as error:

@@ -124,9 +124,10 @@ class HttpCall:
         self._admission = AsyncExitStack()
         self._ended = False
 
-    async def admit(self) -> tuple[float, Pipeline]:
+    async def admit(self, *, generation: bool = False) -> tuple[float, Pipeline]:
         """Takes a slot under max_concurrent_streams and the ready pipeline; or raises."""
-        started_at = await self._admission.enter_async_context(self.state.admitted())
+        admitted = self.state.admitted(generation=generation)
+        started_at = await self._admission.enter_async_context(admitted)
         return started_at, self.state.ready_pipeline()
 
     def generator(self) -> TextGenerator:

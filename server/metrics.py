@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+_ROW_BUCKETS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 256, 512, 1024)
 
 
 class Metrics:
@@ -62,6 +63,25 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        self.decode_rows_per_step = Histogram(
+            "textstream_decode_rows_per_step",
+            "Rows (streams) decoded together in one forward pass of a generative model.",
+            ["model"],
+            buckets=_ROW_BUCKETS,
+            registry=r,
+        )
+        self.decoding_rows = Gauge(
+            "textstream_decode_rows",
+            "Rows a generative model is decoding now.",
+            ["model"],
+            registry=r,
+        )
+        self.generated_tokens = Counter(
+            "textstream_generated_tokens",
+            "Tokens generated per model; rate() of it is the model's tokens per second.",
+            ["model"],
+            registry=r,
+        )
         self.model_load = Gauge(
             "textstream_model_load_seconds",
             "Seconds each model took to load and warm.",
@@ -91,6 +111,17 @@ class Metrics:
         self.batch_size.labels(model).observe(size)
         for wait in waits:
             self.queue_wait.labels(model).observe(wait)
+
+    def decode_step(self, model: str, rows: int, tokens: int) -> None:
+        self.decode_rows_per_step.labels(model).observe(rows)
+        self.generated_tokens.labels(model).inc(tokens)
+
+    def decode_joined(self, model: str, waited_seconds: float) -> None:
+        # A decoding row's wait for its first forward pass is its queue wait.
+        self.queue_wait.labels(model).observe(waited_seconds)
+
+    def decode_rows(self, model: str, rows: int) -> None:
+        self.decoding_rows.labels(model).set(rows)
 
     def models_loaded(self, load_seconds: dict[str, float]) -> None:
         for model, seconds in load_seconds.items():

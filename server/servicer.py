@@ -71,13 +71,15 @@ class TextProcessorServicer:
         self._settings = state.settings
 
     @asynccontextmanager
-    async def _serving(self, context: Context, method: str) -> AsyncIterator[Call]:
+    async def _serving(
+        self, context: Context, method: str, *, generation: bool = False
+    ) -> AsyncIterator[Call]:
         """Admission, readiness and the one mapping of failures to statuses."""
         request_id = _request_id(context)
         began = time.monotonic()
         outcome = "OK"
         try:
-            async with self._state.admitted() as started_at:
+            async with self._state.admitted(generation=generation) as started_at:
                 pipeline = self._state.ready_pipeline()
                 remaining = context.time_remaining()
                 if remaining is not None and remaining <= 0:
@@ -158,7 +160,7 @@ class TextProcessorServicer:
     async def GenerateStream(
         self, request: pb.GenerateRequest | Undecodable, context: Context
     ) -> AsyncIterator[pb.GenerateUpdate]:
-        async with self._serving(context, "GenerateStream") as call:
+        async with self._serving(context, "GenerateStream", generation=True) as call:
             if isinstance(request, Undecodable):
                 raise _undecodable(request)
             prompt, params = validate_generation(

@@ -84,6 +84,8 @@ class ServiceState:
             self.metrics.watch_gpu_memory(analyzers.gpu_memory)
         for batcher in analyzers.batchers():
             batcher.on_batch = self.metrics.batch_done
+        for scheduler in analyzers.schedulers():
+            scheduler.observer = self.metrics
         for name in _HEALTH_NAMES:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
 
@@ -111,8 +113,12 @@ class ServiceState:
         return self.analyzers.generator
 
     @asynccontextmanager
-    async def admitted(self) -> AsyncIterator[float]:
-        """Counts one call in flight for its whole life; yields its arrival time."""
+    async def admitted(self, *, generation: bool = False) -> AsyncIterator[float]:
+        """Counts one call in flight for its whole life; yields its arrival time.
+
+        Only the queues the call would wait in are checked: a full generator queue does not
+        refuse analyses, nor a full sentiment queue generations.
+        """
         if self.inflight >= self.settings.max_concurrent_streams:
             raise Overloaded(
                 f"server is at its limit of {self.settings.max_concurrent_streams} concurrent "
@@ -120,9 +126,10 @@ class ServiceState:
             )
         # A model queue already full would fail this call's stages one by one: refuse it
         # whole, at once, so the client retries elsewhere or later.
-        for batcher in self.analyzers.batchers() if self.analyzers is not None else ():
-            if batcher.full:
-                raise Overloaded(f"the {batcher.name} queue is full; retry later")
+        queues = self.analyzers.queues(generation=generation) if self.analyzers else []
+        for queue in queues:
+            if queue.full:
+                raise Overloaded(f"the {queue.name} queue is full; retry later")
         self.inflight += 1
         self.metrics.inflight.inc()
         try:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 from analyzers.config import ModelSettings
+from analyzers.decoding.scheduler import DecodeLimits
 from tests.analyzers.tiny import TinyModels
 
 # Model hubs are out of reach: loading must only ever use local folders and packages.
@@ -35,3 +37,8 @@ def hub_settings(tiny: TinyModels, **overrides: object) -> ModelSettings:
     }
     values.update(overrides)
     return ModelSettings.model_validate(values)
+
+
+def decode_limits(tiny: TinyModels, **overrides: object) -> DecodeLimits:
+    """The decoding bounds the hub settings give, with some overridden."""
+    return dataclasses.replace(DecodeLimits.from_settings(hub_settings(tiny)), **overrides)  # type: ignore[arg-type]

@@ -25,7 +25,7 @@ from analyzers.types import (
     GenerationStarted,
     SentimentLabel,
 )
-from tests.analyzers.conftest import read_data
+from tests.analyzers.conftest import decode_limits, read_data
 from tests.analyzers.tiny import GENERATOR_PROMPT, TinyModels
 
 # Guards against hangs only; nothing here should take more than a fraction of this.
@@ -193,7 +193,11 @@ async def test_greedy_and_seeded_generation_repeat(hub: Analyzers) -> None:
 
 
 async def test_eos_finishes_with_reason_eos(tiny_models: TinyModels) -> None:
-    generator = CausalGenerator(str(tiny_models.generator_eos), placement=placement("cpu"))
+    generator = CausalGenerator(
+        str(tiny_models.generator_eos),
+        placement=placement("cpu"),
+        limits=decode_limits(tiny_models),
+    )
     try:
         events = await generate(generator, GenerationParams(max_new_tokens=12))
         finished = finish_of(events)
@@ -226,7 +230,9 @@ async def test_a_stalled_generate_is_abandoned_after_the_token_timeout(
     tiny_models: TinyModels, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     generator = CausalGenerator(
-        str(tiny_models.generator), placement=placement("cpu"), token_timeout_seconds=0.5
+        str(tiny_models.generator),
+        placement=placement("cpu"),
+        limits=decode_limits(tiny_models, token_timeout_seconds=0.5),
     )
     release = threading.Event()
     real_forward = generator.model.forward
@@ -247,7 +253,9 @@ async def test_a_stalled_generate_is_abandoned_after_the_token_timeout(
 async def test_closing_the_stream_early_stops_generation(
     tiny_models: TinyModels, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    generator = CausalGenerator(str(tiny_models.generator), placement=placement("cpu"))
+    generator = CausalGenerator(
+        str(tiny_models.generator), placement=placement("cpu"), limits=decode_limits(tiny_models)
+    )
     calls = 0
     real_forward = generator.model.forward
 
@@ -305,7 +313,9 @@ async def test_cancelling_a_summary_stops_its_generation(
 
 
 def test_generation_runs_off_the_event_loop_thread(tiny_models: TinyModels) -> None:
-    generator = CausalGenerator(str(tiny_models.generator), placement=placement("cpu"))
+    generator = CausalGenerator(
+        str(tiny_models.generator), placement=placement("cpu"), limits=decode_limits(tiny_models)
+    )
     threads: set[str] = set()
     real_forward = generator.model.forward
 
@@ -317,7 +327,7 @@ def test_generation_runs_off_the_event_loop_thread(tiny_models: TinyModels) -> N
     try:
         events = asyncio.run(generate(generator, GenerationParams(max_new_tokens=3)))
         assert finish_of(events).tokens == 3
-        assert threads == {"model-generator_0"}
+        assert threads == {"model-generator"}
     finally:
         generator.close()
 

@@ -1,0 +1,1 @@
+"""Continuous batching of generative models: many streams share each decoding step."""
