@@ -95,9 +95,18 @@ class ServiceState:
         await self.set_loading()
 
     async def begin_drain(self) -> None:
-        """Health goes NOT_SERVING for good and new calls are refused; calls in flight go on."""
+        """Readiness goes NOT_SERVING for good and new calls are refused; calls in flight go on.
+
+        Liveness stays SERVING while the process drains: it is alive, and a liveness probe
+        that failed now would kill it before its streams finish. (The health servicer's
+        enter_graceful_shutdown() would flip every name, liveness included.)
+        """
         self.draining = True
-        await self.health.enter_graceful_shutdown()
+        for name in _HEALTH_NAMES:
+            await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+        # Final, as enter_graceful_shutdown() makes it: the health servicer now ignores every
+        # set(), so a model load that finishes during the drain cannot turn readiness back on.
+        self.health._gracefully_shutting_down = True
 
     def ready_pipeline(self) -> Pipeline:
         if self.draining:

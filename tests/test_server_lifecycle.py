@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import grpc
+import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
@@ -40,13 +41,27 @@ async def test_health_follows_loading_serving_and_draining(serve):
             assert await _health(srv.channel, service) == SERVING
         assert case((await stream(srv.stub, text=REVIEW))[-1]) == "completed"
 
+        liveness = health_pb2_grpc.HealthStub(srv.channel).Watch(
+            health_pb2.HealthCheckRequest(service="liveness")
+        )
+        assert (await liveness.read()).status == SERVING
         await state.begin_drain()
-        assert await _health(srv.channel) == NOT_SERVING
+        for service in ("", "textstream.v1.TextProcessor"):
+            assert await _health(srv.channel, service) == NOT_SERVING
+        # Liveness stays SERVING while the process drains: a probe must not kill it.
+        assert await _health(srv.channel, "liveness") == SERVING
         draining = await rpc_error(srv.stub.Process(pb.ProcessRequest(text=REVIEW)))
         assert draining.code() == grpc.StatusCode.UNAVAILABLE
-        # Draining is final: readiness cannot flip it back.
+        # Draining is final: readiness cannot flip it back, nor loading flip liveness.
         await state.set_ready(word_analyzers())
-        assert await _health(srv.channel) == NOT_SERVING
+        await state.set_loading()
+        for service in ("", "textstream.v1.TextProcessor"):
+            assert await _health(srv.channel, service) == NOT_SERVING
+        assert await _health(srv.channel, "liveness") == SERVING
+        # A liveness watcher was told nothing new: it never saw NOT_SERVING.
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(liveness.read(), 0.3)
+        liveness.cancel()
 
 
 async def test_failed_model_load_stays_not_serving(serve):

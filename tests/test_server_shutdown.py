@@ -1,5 +1,5 @@
-"""SIGTERM on the real server process: health goes NOT_SERVING, new calls are refused,
-the stream in flight finishes, and the process exits cleanly."""
+"""SIGTERM on the real server process: readiness goes NOT_SERVING (liveness stays SERVING),
+new calls are refused, the stream in flight finishes, and the process exits cleanly."""
 
 from __future__ import annotations
 
@@ -29,8 +29,14 @@ async def test_sigterm_drains_the_stream_in_flight():
 
             server.proc.send_signal(signal.SIGTERM)
             await asyncio.to_thread(server.wait_for, "draining")
-            status = await health.Check(health_pb2.HealthCheckRequest())
-            assert status.status == health_pb2.HealthCheckResponse.NOT_SERVING
+            # Readiness ("" and the service) goes NOT_SERVING; liveness stays SERVING, so a
+            # liveness probe does not kill the process while it drains its streams.
+            for service in ("", "textstream.v1.TextProcessor", "liveness"):
+                status = await health.Check(health_pb2.HealthCheckRequest(service=service))
+                expected = "SERVING" if service == "liveness" else "NOT_SERVING"
+                assert health_pb2.HealthCheckResponse.ServingStatus.Name(status.status) == (
+                    expected
+                ), service
             refused = await rpc_error(stub.Process(pb.ProcessRequest(text=REVIEW)))
             assert refused.code() == grpc.StatusCode.UNAVAILABLE
 
