@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Profile = Literal["offline", "hub"]
 
@@ -50,3 +50,21 @@ class ModelSettings(BaseModel):
     default_max_new_tokens: int = Field(64, ge=1)
     # A decoding request that gets no token for this long is stopped and fails as stalled.
     generation_token_timeout_seconds: float = Field(30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _bounds_agree(self) -> ModelSettings:
+        """Bounds that are each valid alone must also agree with each other."""
+        problems = []
+        if self.default_max_new_tokens > self.max_new_tokens_cap:
+            problems.append(
+                f"default_max_new_tokens ({self.default_max_new_tokens}) must be at most "
+                f"max_new_tokens_cap ({self.max_new_tokens_cap})"
+            )
+        if self.summary_min_tokens >= self.summary_max_tokens:
+            problems.append(
+                f"summary_min_tokens ({self.summary_min_tokens}) must be less than "
+                f"summary_max_tokens ({self.summary_max_tokens})"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self

@@ -95,6 +95,25 @@ class Settings(BaseSettings):
     models: ModelSettings = Field(default_factory=ModelSettings)
 
     @model_validator(mode="after")
+    def _bounds_agree(self) -> Settings:
+        """Bounds that are each valid alone must also agree with each other."""
+        problems = []
+        chunks = (self.min_chunk_size, self.default_chunk_size, self.max_chunk_size)
+        if not chunks[0] <= chunks[1] <= chunks[2]:
+            problems.append(
+                "min_chunk_size <= default_chunk_size <= max_chunk_size must hold "
+                f"(got {chunks[0]}, {chunks[1]}, {chunks[2]})"
+            )
+        if self.min_text_chars > self.max_text_chars:
+            problems.append(
+                f"min_text_chars ({self.min_text_chars}) must be at most max_text_chars "
+                f"({self.max_text_chars})"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
     def _tls_pairs(self) -> Settings:
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
             raise ValueError("tls_cert_file and tls_key_file must be set together")

@@ -45,7 +45,9 @@ async def test_out_of_bounds_fields_are_named_in_one_422(path):
 async def test_bounds_come_from_the_settings():
     body = {"text": "x " * 25, "chunk_size": 70}
     async with (
-        http_server(word_analyzers(), max_text_chars=40, max_chunk_size=60) as srv,
+        http_server(
+            word_analyzers(), max_text_chars=40, max_chunk_size=60, default_chunk_size=60
+        ) as srv,
         srv.session.post(f"{srv.url}/process-stream", json=body) as response,
     ):
         assert response.status == 422
