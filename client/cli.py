@@ -305,7 +305,7 @@ def generate(
         int | None, typer.Option(min=0, help="Most tokens to generate (server default: 64).")
     ] = None,
     temperature: Annotated[
-        float | None, typer.Option(help="0 or unset: greedy; otherwise sampling.")
+        float | None, typer.Option(help="0 or unset: greedy; otherwise sampling, 0.05 to 5.")
     ] = None,
     top_p: Annotated[float | None, typer.Option(help="Nucleus sampling, in (0, 1].")] = None,
     seed: Annotated[int | None, typer.Option(min=0, help="Makes sampling repeatable.")] = None,

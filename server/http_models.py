@@ -7,7 +7,14 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from server.settings import Settings
-from server.validation import MAX_STOP_CHARS, MAX_STOP_STRINGS, validate_analysis
+from server.validation import (
+    MAX_STOP_CHARS,
+    MAX_STOP_STRINGS,
+    MAX_TEMPERATURE,
+    MAX_TOP_P,
+    MIN_TEMPERATURE,
+    validate_analysis,
+)
 
 # Bounds are checked by server/validation.py, the same code the gRPC servicer runs, so the
 # two transports cannot disagree; the models below only type the JSON. document_bounds()
@@ -46,8 +53,16 @@ class GenerateRequest(BaseModel):
 
     prompt: str = Field(description="The prompt, counted in Unicode code points.")
     max_new_tokens: JsonInt | None = Field(None, description="Tokens to generate at most.")
-    temperature: float | None = Field(None, description="Unset or 0: greedy decoding.")
-    top_p: float | None = Field(None, description="Nucleus sampling mass, in (0, 1].")
+    temperature: float | None = Field(
+        None,
+        description=(
+            "Unset or 0: greedy decoding. Otherwise sampling at this temperature, "
+            f"{MIN_TEMPERATURE:g} to {MAX_TEMPERATURE:g}."
+        ),
+    )
+    top_p: float | None = Field(
+        None, description=f"Nucleus sampling mass, in (0, {MAX_TOP_P:g}]. Unset: 1."
+    )
     # gRPC takes a uint64; JSON numbers are exact only up to 2**53 - 1 (JavaScript's limit).
     seed: Annotated[int, Field(ge=0, le=2**53 - 1), BeforeValidator(_whole)] | None = Field(
         None, description="Makes sampling repeatable."
@@ -164,8 +179,13 @@ def document_bounds(openapi: dict[str, Any], settings: Settings) -> dict[str, An
         maximum=settings.models.max_new_tokens_cap,
         default=settings.models.default_max_new_tokens,
     )
-    generate["temperature"]["minimum"] = 0
-    generate["top_p"].update(exclusiveMinimum=0, maximum=1)
+    # 0 (greedy), or a sampling temperature within the bounds.
+    generate["temperature"]["anyOf"] = [
+        {"type": "number", "const": 0},
+        {"type": "number", "minimum": MIN_TEMPERATURE, "maximum": MAX_TEMPERATURE},
+        {"type": "null"},
+    ]
+    generate["top_p"].update(exclusiveMinimum=0, maximum=MAX_TOP_P)
     generate["stop"].update(maxItems=MAX_STOP_STRINGS)
     generate["stop"]["items"].update(minLength=1, maxLength=MAX_STOP_CHARS)
     return openapi

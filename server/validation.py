@@ -11,6 +11,13 @@ from server.settings import Settings
 
 MAX_STOP_STRINGS = 8
 MAX_STOP_CHARS = 64
+# Sampling temperature: unset or 0 is greedy decoding; any other value must lie in
+# [MIN_TEMPERATURE, MAX_TEMPERATURE]. Far below the minimum, logits / temperature overflow and
+# sampling turns to NaN; far above the maximum, the next token is close to uniform noise.
+MIN_TEMPERATURE = 0.05
+MAX_TEMPERATURE = 5.0
+# Nucleus sampling mass: in (0, MAX_TOP_P]; unset is 1, the whole distribution.
+MAX_TOP_P = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +81,16 @@ def validate_generation(
         violations.append(
             FieldViolation("max_new_tokens", f"must be between 1 and {cap} (got {tokens})")
         )
-    if temperature is not None and not (math.isfinite(temperature) and temperature >= 0):
+    if temperature is not None and not valid_temperature(temperature):
         violations.append(
-            FieldViolation("temperature", f"must be a finite number >= 0 (got {temperature})")
+            FieldViolation(
+                "temperature",
+                f"must be 0 (greedy) or between {MIN_TEMPERATURE:g} and {MAX_TEMPERATURE:g} "
+                f"(got {temperature:g})",
+            )
         )
-    if top_p is not None and not (math.isfinite(top_p) and 0 < top_p <= 1):
-        violations.append(FieldViolation("top_p", f"must be in (0, 1] (got {top_p})"))
+    if top_p is not None and not (math.isfinite(top_p) and 0 < top_p <= MAX_TOP_P):
+        violations.append(FieldViolation("top_p", f"must be in (0, {MAX_TOP_P:g}] (got {top_p:g})"))
     if len(stop) > MAX_STOP_STRINGS:
         violations.append(
             FieldViolation("stop", f"at most {MAX_STOP_STRINGS} strings (got {len(stop)})")
@@ -101,6 +112,11 @@ def validate_generation(
         stop=tuple(stop),
     )
     return prompt, params
+
+
+def valid_temperature(temperature: float) -> bool:
+    """0 (greedy decoding), or a finite sampling temperature within the documented bounds."""
+    return temperature == 0 or MIN_TEMPERATURE <= temperature <= MAX_TEMPERATURE
 
 
 def _text_violations(name: str, text: str, minimum: int, maximum: int) -> list[FieldViolation]:

@@ -46,6 +46,11 @@ REQUESTS: dict[str, tuple[str, object]] = {
     "`max_new_tokens` over the cap": ("GenerateStream", {"prompt": "Hi", "max_new_tokens": 65}),
     "negative `temperature`": ("GenerateStream", {"prompt": "Hi", "temperature": -1.0}),
     "NaN `temperature`": ("GenerateStream", {"prompt": "Hi", "temperature": float("nan")}),
+    "tiny positive `temperature` (1e-30)": (
+        "GenerateStream",
+        {"prompt": "Hi", "temperature": 1e-30},
+    ),
+    "`temperature` above 5": ("GenerateStream", {"prompt": "Hi", "temperature": 5.5}),
     "`top_p` 0": ("GenerateStream", {"prompt": "Hi", "top_p": 0.0}),
     "`top_p` above 1": ("GenerateStream", {"prompt": "Hi", "top_p": 1.5}),
 }

@@ -80,3 +80,18 @@ async def test_generation_parameters_are_checked_like_grpc():
         ) as response:
             assert response.status == 200
             assert (await response.text()).startswith("I love this phone.")
+
+
+async def test_temperature_bounds_match_grpc():
+    async with http_server(word_analyzers(generator=EchoGenerator())) as srv:
+        for temperature in (1e-30, 0.01, 5.5):
+            body = {"prompt": "Hi", "temperature": temperature}
+            async with srv.session.post(f"{srv.url}/generate-stream", json=body) as response:
+                assert response.status == 422, temperature
+                fields = _fields(await response.json())
+            assert list(fields) == ["temperature"]
+            assert "must be 0 (greedy) or between 0.05 and 5" in fields["temperature"]
+        for temperature in (0, 0.05, 5):
+            body = {"prompt": "Hi", "temperature": temperature, "top_p": 0.9}
+            async with srv.session.post(f"{srv.url}/generate-stream", json=body) as response:
+                assert response.status == 200, temperature

@@ -6,7 +6,7 @@ import grpc
 import pytest
 
 from protos import textstream_pb2 as pb
-from tests.doubles import WordListSentiment, word_analyzers
+from tests.doubles import EchoGenerator, WordListSentiment, word_analyzers
 from tests.streams import bad_fields, case, rpc_error, stream
 
 
@@ -98,6 +98,11 @@ async def test_undecodable_utf8_is_invalid_argument(serve):
         ({"prompt": "Once", "max_new_tokens": 513}, "max_new_tokens"),
         ({"prompt": "Once", "temperature": -0.5}, "temperature"),
         ({"prompt": "Once", "temperature": float("nan")}, "temperature"),
+        # Far below any sane temperature, sampling overflows to NaN: refused before it runs.
+        ({"prompt": "Once", "temperature": 1e-30}, "temperature"),
+        ({"prompt": "Once", "temperature": 0.01}, "temperature"),
+        ({"prompt": "Once", "temperature": 5.5}, "temperature"),
+        ({"prompt": "Once", "temperature": float("inf")}, "temperature"),
         ({"prompt": "Once", "top_p": 0.0}, "top_p"),
         ({"prompt": "Once", "top_p": 1.5}, "top_p"),
         ({"prompt": "Once", "stop": [""]}, "stop[0]"),
@@ -108,3 +113,17 @@ async def test_generation_bounds(serve, fields, bad_field):
         error = await rpc_error(srv.stub.GenerateStream(pb.GenerateRequest(**fields)))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert list(bad_fields(error)) == [bad_field]
+
+
+async def test_temperature_and_top_p_bounds_are_named_and_their_edges_accepted(serve):
+    async with serve(word_analyzers(generator=EchoGenerator())) as srv:
+        error = await rpc_error(
+            srv.stub.GenerateStream(pb.GenerateRequest(prompt="Once", temperature=1e-30))
+        )
+        assert bad_fields(error)["temperature"] == (
+            "must be 0 (greedy) or between 0.05 and 5 (got 1e-30)"
+        )
+        for temperature, top_p in ((0.0, 1.0), (0.05, 1e-6), (1.0, 0.5), (5.0, 1.0)):
+            request = pb.GenerateRequest(prompt="Once", temperature=temperature, top_p=top_p)
+            updates = [update async for update in srv.stub.GenerateStream(request)]
+            assert updates[-1].WhichOneof("update") == "completed", (temperature, top_p)
