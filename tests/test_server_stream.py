@@ -125,20 +125,25 @@ async def test_short_text_skips_summary(serve):
     assert case(updates[-1]) == "completed"
 
 
-async def test_chunks_never_cut_words(serve):
+async def test_chunks_never_cut_words_that_fit(serve):
     text = ("Streaming services answer every request quickly. " * 12) + "x" * 70 + " tail."
+    word = text.index("x")
     async with serve(word_analyzers()) as srv:
         updates = await stream(srv.stub, text=text, chunk_size=50, include_summary=False)
     spans = updates[2].chunked.spans
     for span in spans:
         piece = text[span.start : span.end]
         assert piece == piece.strip()
-        assert span.start == 0 or text[span.start - 1].isspace()
-        assert span.end == len(text) or text[span.end].isspace()
-        assert len(piece) <= 50 or " " not in piece
+        assert len(piece) <= 50
+        # Words that fit in a chunk are never cut; the 70-character one must be.
+        if not word < span.start < word + 70:
+            assert span.start == 0 or text[span.start - 1].isspace()
+        if not word < span.end < word + 70:
+            assert span.end == len(text) or text[span.end].isspace()
     covered = "".join(text[s.start : s.end] for s in spans)
     assert "".join(covered.split()) == "".join(text.split())
-    assert any(len(text[s.start : s.end]) == 70 for s in spans)
+    # The long word starts a chunk of its own and fills it, rather than overflowing it.
+    assert any((s.start, s.end) == (word, word + 50) for s in spans)
 
 
 async def test_failing_stage_reports_error_and_others_continue(serve):
