@@ -7,7 +7,7 @@ PROTO := protos/textstream.proto
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
-.PHONY: install protos check-protos run test pytest lint typecheck bench ops-check clean
+.PHONY: install protos check-protos run test pytest lint typecheck bench bench-hub ops-check clean
 
 install: $(STAMP)
 
@@ -49,6 +49,10 @@ ops-check: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.throughput
+
+# The hub profile's generative models (random-weight seed architectures) with continuous batching.
+bench-hub: $(STAMP)
+	$(BIN)/python -m bench.hub
 
 clean:
 	rm -rf $(VENV) .tools build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis test-output bench/results

@@ -59,8 +59,9 @@ class ServerProcess:
         self.proc.wait(10)
 
 
-def serve_offline(**env: str) -> tuple[ServerProcess, str]:
-    """`textstream serve` (offline profile, gRPC only) on a free port, once SERVING.
+def serve(**env: str) -> tuple[ServerProcess, str]:
+    """`textstream serve` (gRPC only; the offline profile unless env says otherwise) on a free
+    port, once SERVING.
 
     Returns the process and its target; env adds TEXTSTREAM_* settings.
     """

@@ -18,7 +18,7 @@ import time
 import grpc
 import psutil
 
-from bench.server_process import serve_offline
+from bench.server_process import serve
 from bench.throughput import RESULTS, PeakRss, load_corpus
 from protos import textstream_pb2 as pb
 from protos import textstream_pb2_grpc as pb_grpc
@@ -88,7 +88,7 @@ def main() -> None:
     args = parser.parse_args()
     texts = load_corpus()
 
-    server, target = serve_offline()
+    server, target = serve()
     try:
         process = psutil.Process(server.proc.pid)
         asyncio.run(soak(target, texts, min(10.0, args.seconds), args.concurrency))  # warm-up

@@ -23,7 +23,7 @@ import grpc
 import psutil
 
 from bench.inprocess import measure_ceiling, measure_one_at_a_time
-from bench.server_process import serve_offline
+from bench.server_process import serve
 from protos import textstream_pb2 as pb
 from protos import textstream_pb2_grpc as pb_grpc
 
@@ -155,7 +155,7 @@ def main() -> None:
     )
 
     # The server runs with the batch size that gave the ceiling, so the ratio measures serving.
-    server, target = serve_offline(TEXTSTREAM_MODELS__MAX_BATCH_SIZE=str(ceiling["batch_size"]))
+    server, target = serve(TEXTSTREAM_MODELS__MAX_BATCH_SIZE=str(ceiling["batch_size"]))
     try:
         levels = []
         for concurrency in args.levels:

@@ -45,6 +45,9 @@ class DecodeLimits:
     max_queued: int
     # A joined row that gets nothing for this long fails as stalled.
     token_timeout_seconds: float
+    # When nothing is decoding, how long the first arrival waits for others to share its
+    # prefill (models.max_batch_wait_ms); arrivals during decoding join at the next step.
+    join_wait_seconds: float = 0.0
 
     @classmethod
     def from_settings(cls, settings: ModelSettings) -> DecodeLimits:
@@ -53,6 +56,7 @@ class DecodeLimits:
             max_cache_tokens=settings.decode_max_cache_tokens,
             max_queued=settings.decode_max_queued,
             token_timeout_seconds=settings.generation_token_timeout_seconds,
+            join_wait_seconds=settings.max_batch_wait_ms / 1000,
         )
 
 
@@ -159,12 +163,20 @@ class DecodeScheduler(Generic[State]):
     # Everything below runs on the scheduler's thread.
 
     def _run(self) -> None:
+        # Grad mode is per thread and on by default: without this every step would record
+        # an autograd graph.
+        with torch.inference_mode():
+            self._loop()
+
+    def _loop(self) -> None:
         active: list[_Row] = []
         state: State | None = None
         while True:
             with self._wake:
                 while not self._closed and not self._waiting and not active:
                     self._wake.wait()
+                if not active:
+                    self._gather_arrivals()
                 if self._closed:
                     break
                 joining = self._take(active)
@@ -181,6 +193,16 @@ class DecodeScheduler(Generic[State]):
                 active, state = [], None
             self._set_decoding(len(active))
         self._shut_down(active)
+
+    def _gather_arrivals(self) -> None:
+        """Idle, with a first arrival: give calls sent together a moment to arrive together,
+        so they share one prefill and need no padding between them (lock held)."""
+        deadline = time.monotonic() + self._limits.join_wait_seconds
+        while not self._closed and len(self._waiting) < self._max_rows:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self._wake.wait(left)
 
     def _take(self, active: list[_Row]) -> list[_Row]:
         """Rows that fit beside the active ones, by row count and cache budget (lock held)."""
@@ -272,10 +294,14 @@ class DecodeScheduler(Generic[State]):
             plan = rows[members[0]].request.plan
             if not plan.processors:
                 continue
-            rows_at = torch.tensor(members, dtype=torch.long, device=logits.device)
             ids = torch.tensor(
                 [rows[member].ids for member in members], dtype=torch.long, device=logits.device
             )
+            if len(members) == len(rows):
+                # One group holds every row, in order (rows that joined together).
+                logits = plan.process(ids, logits)
+                continue
+            rows_at = torch.tensor(members, dtype=torch.long, device=logits.device)
             logits[rows_at] = plan.process(ids, logits[rows_at])
         return logits
 

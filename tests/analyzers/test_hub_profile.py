@@ -15,7 +15,7 @@ from analyzers.base import AnalyzerError, Analyzers, Summarizer, TextGenerator
 from analyzers.device import placement
 from analyzers.generate import CausalGenerator
 from analyzers.sentiment import TransformerSentiment
-from analyzers.summary import Seq2SeqSummarizer
+from analyzers.summary import Seq2SeqSummarizer, summary_generation_kwargs
 from analyzers.types import (
     FinishReason,
     GeneratedText,
@@ -130,8 +130,16 @@ async def test_summary_tokens_stream_as_several_pieces(hub: Analyzers) -> None:
     # Lengths honour the settings despite the model's own min_length of 500 and 4 beams.
     summarizer = hub.summarizer
     assert isinstance(summarizer, Seq2SeqSummarizer)
-    tokens = summarizer.tokenizer("".join(pieces), add_special_tokens=False)["input_ids"]
-    assert len(tokens) <= 24 + 2
+    tokenizer, model = summarizer.tokenizer, summarizer.model
+    encoded = tokenizer(
+        text, truncation=True, max_length=tokenizer.model_max_length, return_tensors="pt"
+    )
+    with torch.inference_mode():
+        alone = model.generate(**encoded, **summary_generation_kwargs(model, 8, 24))
+    # At most summary_max_tokens (24 in the hub settings), start token included, and the
+    # streamed pieces are exactly what generate() makes of the text alone.
+    assert alone.shape[1] <= 24
+    assert "".join(pieces) == tokenizer.decode(alone[0], skip_special_tokens=True).lstrip()
 
 
 async def test_summarizing_a_text_longer_than_the_model_input(hub: Analyzers) -> None:
@@ -316,18 +324,19 @@ def test_generation_runs_off_the_event_loop_thread(tiny_models: TinyModels) -> N
     generator = CausalGenerator(
         str(tiny_models.generator), placement=placement("cpu"), limits=decode_limits(tiny_models)
     )
-    threads: set[str] = set()
+    threads: set[tuple[str, bool]] = set()
     real_forward = generator.model.forward
 
     def recorded(*args: Any, **kwargs: Any) -> Any:
-        threads.add(threading.current_thread().name)
+        threads.add((threading.current_thread().name, torch.is_inference_mode_enabled()))
         return real_forward(*args, **kwargs)
 
     generator.model.forward = recorded
     try:
         events = asyncio.run(generate(generator, GenerationParams(max_new_tokens=3)))
         assert finish_of(events).tokens == 3
-        assert threads == {"model-generator"}
+        # On the model's own thread, recording no autograd graph.
+        assert threads == {("model-generator", True)}
     finally:
         generator.close()
 

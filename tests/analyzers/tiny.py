@@ -116,12 +116,18 @@ def build(root: Path) -> TinyModels:
             eos_token_id=EOS,
             decoder_start_token_id=EOS,
             forced_eos_token_id=EOS,
+            # Wider than the default 0.02, so that different texts get different summaries
+            # (at the default 0.02 every input decodes to the same tokens).
+            init_std=0.1,
         )
     ).eval()
     # Weird defaults a small hub model may carry: beam search (which cannot stream) and
     # a minimum longer than any summary the server allows.
     bart.generation_config.num_beams = 4
     bart.generation_config.min_length = 500
+    # What bart-large-cnn asks for, so batched rows must apply the same processors per row.
+    bart.generation_config.no_repeat_ngram_size = 3
+    bart.generation_config.forced_bos_token_id = BOS
     summarizer = _save(root / "summarizer", bart, wrapped)
 
     torch.manual_seed(2)
