@@ -315,3 +315,33 @@ async def test_a_full_summary_queue_refuses_analyses_at_admission(serve, one_row
             first.cancel()
             second.cancel()
         await until(lambda: not summarizer.scheduler.full)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+async def test_rows_decode_together_on_cuda_in_half_precision(serve, tiny_models):
+    analyzers = load_analyzers(hub_settings(tiny_models, device="cuda"))
+    try:
+        summarizer: Any = analyzers.summarizer
+        assert summarizer.model.dtype == torch.float16
+        name = summarizer.name
+        async with serve(analyzers) as srv:
+            summaries = await asyncio.wait_for(
+                asyncio.gather(*(summary_of(srv.stub, text) for text in summary_texts(8))),
+                GUARD_SECONDS,
+            )
+            request = pb.GenerateRequest(prompt=GENERATOR_PROMPT, max_new_tokens=12)
+
+            async def generation() -> list[pb.GenerateUpdate]:
+                return [update async for update in srv.stub.GenerateStream(request)]
+
+            generations = await asyncio.wait_for(
+                asyncio.gather(*(generation() for _ in range(8))), GUARD_SECONDS
+            )
+            steps = sample(srv.state, "textstream_decode_rows_per_step_count", model=name)
+            rows = sample(srv.state, "textstream_decode_rows_per_step_sum", model=name)
+        assert all(summaries)
+        assert [updates[-1].completed.tokens for updates in generations] == [12] * 8
+        assert rows / steps > 1
+    finally:
+        analyzers.close()
