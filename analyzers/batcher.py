@@ -9,7 +9,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from analyzers.base import AnalyzerError, OverloadedError
@@ -59,18 +59,6 @@ class _Pending(Generic[T, R]):
     enqueued_at: float
 
 
-@dataclass(frozen=True, slots=True)
-class BatcherStats:
-    """A snapshot of one batcher's counters."""
-
-    name: str
-    queued_items: int
-    processed_items: int
-    batches: int
-    dropped_items: int
-    recent_batch_sizes: tuple[int, ...] = field(default_factory=tuple)
-
-
 class MicroBatcher(Generic[T, R]):
     """Collects items submitted from any number of coroutines into batches for run_batch.
 
@@ -114,6 +102,8 @@ class MicroBatcher(Generic[T, R]):
         self.processed_items = 0
         self.batches = 0
         self.dropped_items = 0
+        # Items tried again alone after their batch failed.
+        self.retried_items = 0
         self.recent_batch_sizes: collections.deque[int] = collections.deque(maxlen=RECENT_BATCHES)
         # Called on the event loop as each batch starts: (name, size, each item's queue wait).
         self.on_batch: BatchObserver | None = None
@@ -148,16 +138,6 @@ class MicroBatcher(Generic[T, R]):
         if len(self._queue) >= self._max_queued:
             self._prune_cancelled()
         return len(self._queue) >= self._max_queued
-
-    def stats(self) -> BatcherStats:
-        return BatcherStats(
-            name=self.name,
-            queued_items=len(self._queue),
-            processed_items=self.processed_items,
-            batches=self.batches,
-            dropped_items=self.dropped_items,
-            recent_batch_sizes=tuple(self.recent_batch_sizes),
-        )
 
     async def submit(self, item: T) -> R:
         """Queue one item and wait for its result.
@@ -323,9 +303,20 @@ class MicroBatcher(Generic[T, R]):
             self._release([*batch, *self._queue])
             raise
         except BaseException as exc:
-            # Every caller of the batch gets the failure; the analyzer maps it to its message.
             if isinstance(exc, RuntimeError) and self._closed:
                 exc = AnalyzerError(f"{self.name} is shut down")
+            elif isinstance(exc, Exception) and self._retryable(exc, batch):
+                # One bad item must not fail the others, which may belong to other requests:
+                # each item gets one more try, alone, so only the item at fault fails.
+                log.warning(
+                    "%s: a batch of %d failed (%s); retrying its items one by one",
+                    self.name,
+                    len(batch),
+                    type(exc).__name__,
+                    exc_info=exc if log.isEnabledFor(logging.DEBUG) else None,
+                )
+                await self._run_alone(loop, batch)
+                return
             else:
                 # Type only by default: a model's message may quote the request text.
                 log.error(
@@ -344,3 +335,48 @@ class MicroBatcher(Generic[T, R]):
         for pending, result in zip(batch, results, strict=True):
             if not pending.future.done():
                 pending.future.set_result(result)
+
+    def _retryable(self, exc: Exception, batch: list[_Pending[T, R]]) -> bool:
+        """Whether a failed batch's items are worth a try each on their own."""
+        if isinstance(exc, OverloadedError):
+            # Nothing about the items: trying them again would only add to the load.
+            return False
+        return sum(not pending.future.done() for pending in batch) > 1
+
+    async def _run_alone(
+        self, loop: asyncio.AbstractEventLoop, batch: list[_Pending[T, R]]
+    ) -> None:
+        """Runs each item of a failed batch as a batch of one; each caller gets its own outcome.
+
+        One pass only: a model that fails for every item costs one failed batch plus one call
+        per item, never more. Items whose callers left meanwhile are skipped.
+        """
+        failed = 0
+        for index, pending in enumerate(batch):
+            if pending.future.done():
+                continue
+            self.retried_items += 1
+            try:
+                results = await loop.run_in_executor(
+                    self._executor, self._run_batch, [pending.item]
+                )
+                if len(results) != 1:
+                    raise AnalyzerError(f"{self.name} returned {len(results)} results for 1 item")
+            except asyncio.CancelledError:
+                self._release([*batch[index:], *self._queue])
+                raise
+            except BaseException as exc:
+                if isinstance(exc, RuntimeError) and self._closed:
+                    exc = AnalyzerError(f"{self.name} is shut down")
+                else:
+                    failed += 1
+                if not pending.future.done():
+                    pending.future.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    self._release([*batch[index + 1 :], *self._queue])
+                    raise
+                continue
+            if not pending.future.done():
+                pending.future.set_result(results[0])
+        if failed:
+            log.error("%s: %d items failed on their own", self.name, failed)

@@ -9,9 +9,13 @@ import grpc
 import psutil
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from analyzers.base import Analyzers
+from analyzers.batcher import MicroBatcher
+from analyzers.failures import model_failures
+from analyzers.types import SentimentScores
 from protos import textstream_pb2 as pb
 from protos import textstream_pb2_grpc as pb_grpc
-from tests.doubles import BlockedSummarizer, WordListSentiment, word_analyzers
+from tests.doubles import BlockedSummarizer, WordListSentiment, _word_scores, word_analyzers
 from tests.processes import doubles_server
 from tests.streams import REVIEW, case, read_rest, rpc_error, settled, stream
 
@@ -133,3 +137,64 @@ async def test_clients_pinging_too_often_are_sent_away(serve):
         assert "Too many pings" in error.details()
         assert await settled(lambda: srv.state.inflight) == 0
         assert case((await stream(srv.stub, text=REVIEW))[-1]) == "completed"
+
+
+POISON = "POISON"
+
+
+class PickySentiment:
+    """Word-list scores behind a real MicroBatcher, as the models are batched.
+
+    Like a model that cannot take one input (a tokenizer edge case, a NaN row), a batch
+    that holds a chunk with POISON in it raises as a whole.
+    """
+
+    name = "picky"
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+        # A long wait, so chunks of streams started together share the first batch.
+        self.batcher: MicroBatcher[str, SentimentScores] = MicroBatcher(
+            "picky", self._run, max_batch_size=256, max_wait_ms=300, max_queued_items=1000
+        )
+
+    def _run(self, chunks: list[str]) -> list[SentimentScores]:
+        self.batches.append(list(chunks))
+        if any(POISON in chunk for chunk in chunks):
+            raise ValueError("the model cannot take this input")
+        return [_word_scores(chunk) for chunk in chunks]
+
+    async def classify(self, chunk: str) -> SentimentScores:
+        with model_failures(self.name):
+            return await self.batcher.submit(chunk)
+
+    def close(self) -> None:
+        self.batcher.close()
+
+
+async def test_one_bad_chunk_fails_only_its_own_stream_not_its_batch(serve):
+    sentiment = PickySentiment()
+    analyzers: Analyzers = word_analyzers(sentiment=sentiment)
+    bad_text = REVIEW + f" This last sentence carries the {POISON} that breaks the model."
+    fields = {"chunk_size": 60, "include_summary": False}
+    try:
+        async with serve(analyzers) as srv:
+            good, bad = await asyncio.gather(
+                stream(srv.stub, text=REVIEW, **fields), stream(srv.stub, text=bad_text, **fields)
+            )
+    finally:
+        sentiment.close()
+    good_chunks = next(u.chunked for u in good if case(u) == "chunked").chunk_count
+    # The streams' chunks did share a batch, and that batch failed.
+    first = sentiment.batches[0]
+    assert any(POISON in chunk for chunk in first)
+    assert len(first) > good_chunks
+    # The other request's chunks all got their scores, as if the bad one were not there.
+    assert "stage_error" not in {case(u) for u in good}
+    progress = [u for u in good if case(u) == "sentiment_progress"]
+    assert len(progress) == good_chunks
+    assert case(good[-1]) == "completed"
+    # Only the stream that sent the bad chunk sees its sentiment stage fail.
+    [error] = [u.stage_error for u in bad if case(u) == "stage_error"]
+    assert error.stage == pb.STAGE_SENTIMENT
+    assert case(bad[-1]) == "completed"

@@ -114,8 +114,11 @@ async def test_a_full_queue_answers_overloaded_at_once() -> None:
         batcher.close()
 
 
-async def test_a_model_failure_reaches_every_caller_of_the_batch() -> None:
+async def test_a_model_that_always_fails_fails_every_caller_after_one_pass_each() -> None:
+    calls: list[list[int]] = []
+
     def broken(items: list[int]) -> list[int]:
+        calls.append(list(items))
         raise ValueError("model exploded")
 
     batcher = MicroBatcher("broken", broken, max_batch_size=8, max_wait_ms=20, max_queued_items=10)
@@ -125,7 +128,82 @@ async def test_a_model_failure_reaches_every_caller_of_the_batch() -> None:
         )
         assert all(isinstance(result, ValueError) for result in results)
         assert batcher.batches == 1
+        # The batch, then each item once on its own: never more work than that.
+        assert calls == [[0, 1, 2, 3, 4], [0], [1], [2], [3], [4]]
+        assert batcher.retried_items == 5
     finally:
+        batcher.close()
+
+
+async def test_one_bad_item_fails_only_itself() -> None:
+    calls: list[list[str]] = []
+
+    def picky(items: list[str]) -> list[str]:
+        calls.append(list(items))
+        if "poison" in items:
+            raise ValueError("cannot take poison")
+        return [item.upper() for item in items]
+
+    batcher = MicroBatcher("picky", picky, max_batch_size=8, max_wait_ms=20, max_queued_items=10)
+    try:
+        items = ["a", "b", "poison", "c"]
+        results = await asyncio.gather(*map(batcher.submit, items), return_exceptions=True)
+        assert results[:2] == ["A", "B"]
+        assert isinstance(results[2], ValueError)
+        assert results[3] == "C"
+        assert calls == [items, ["a"], ["b"], ["poison"], ["c"]]
+        # The batcher goes on batching afterwards.
+        assert await asyncio.gather(*map(batcher.submit, "xy")) == ["X", "Y"]
+        assert calls[-1] == ["x", "y"]
+    finally:
+        batcher.close()
+
+
+async def test_an_overloaded_batch_is_not_retried() -> None:
+    calls: list[list[int]] = []
+
+    def overloaded(items: list[int]) -> list[int]:
+        calls.append(list(items))
+        raise OverloadedError("downstream queue full")
+
+    batcher = MicroBatcher(
+        "busy", overloaded, max_batch_size=8, max_wait_ms=20, max_queued_items=10
+    )
+    try:
+        results = await asyncio.gather(
+            *(batcher.submit(i) for i in range(3)), return_exceptions=True
+        )
+        assert all(isinstance(result, OverloadedError) for result in results)
+        assert calls == [[0, 1, 2]]
+    finally:
+        batcher.close()
+
+
+async def test_items_whose_callers_left_are_not_retried() -> None:
+    gate = Gate()
+    calls: list[list[str]] = []
+
+    def fails_then_gates(items: list[str]) -> list[str]:
+        calls.append(list(items))
+        if len(items) > 1:
+            raise ValueError("batch failed")
+        return gate(items)
+
+    batcher = MicroBatcher(
+        "leaving", fails_then_gates, max_batch_size=8, max_wait_ms=20, max_queued_items=10
+    )
+    try:
+        tasks = [asyncio.ensure_future(batcher.submit(x)) for x in ("a", "b", "c")]
+        await asyncio.to_thread(gate.entered.wait, 5)  # "a" runs alone now
+        tasks[2].cancel()
+        gate.release.set()
+        assert await tasks[0] == "A"
+        assert await tasks[1] == "B"
+        with pytest.raises(asyncio.CancelledError):
+            await tasks[2]
+        assert calls == [["a", "b", "c"], ["a"], ["b"]]
+    finally:
+        gate.release.set()
         batcher.close()
 
 
