@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from google.rpc import error_details_pb2
@@ -12,6 +13,8 @@ from grpc_status import rpc_status
 
 from protos import textstream_pb2 as pb
 from protos import textstream_pb2_grpc as pb_grpc
+
+T = TypeVar("T")
 
 REVIEW = (
     "I love this phone. The screen is excellent and the battery is great. "
@@ -65,13 +68,43 @@ async def read_rest(call: Any) -> list[pb.StageUpdate]:
     return updates
 
 
-async def settled(read: Callable[[], Any], rounds: int = 40, pause: float = 0.05) -> Any:
-    """Polls read() until it returns the same value twice in a row, then returns it."""
-    last = read()
-    for _ in range(rounds):
+async def until(condition: Callable[[], object], within: float = 10.0, pause: float = 0.02) -> None:
+    """Polls condition() until it is true; fails the test when `within` seconds pass first."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not condition():
+        if loop.time() >= deadline:
+            raise AssertionError(f"still false after {within:g}s: {_source(condition)}")
+        await asyncio.sleep(pause)
+
+
+async def steady(
+    read: Callable[[], T], quiet: float, within: float = 10.0, pause: float = 0.02
+) -> T:
+    """The value of read() once it has not changed for quiet seconds.
+
+    Fails the test when it is still changing after `within` seconds. Choose quiet well above
+    the time one step of the watched work takes (ten steps or more), so work that goes on
+    slowly is never taken for work that has stopped.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    value = read()
+    since = loop.time()
+    while loop.time() - since < quiet:
+        if loop.time() >= deadline:
+            raise AssertionError(
+                f"still changing after {within:g}s (now {value!r}): {_source(read)}"
+            )
         await asyncio.sleep(pause)
         now = read()
-        if now == last:
-            return now
-        last = now
-    return last
+        if now != value:
+            value, since = now, loop.time()
+    return value
+
+
+def _source(function: Callable[..., object]) -> str:
+    try:
+        return inspect.getsource(function).strip()
+    except (OSError, TypeError):
+        return repr(function)

@@ -17,7 +17,7 @@ from protos import textstream_pb2 as pb
 from protos import textstream_pb2_grpc as pb_grpc
 from tests.doubles import BlockedSummarizer, WordListSentiment, _word_scores, word_analyzers
 from tests.processes import doubles_server
-from tests.streams import REVIEW, case, read_rest, rpc_error, settled, stream
+from tests.streams import REVIEW, case, read_rest, rpc_error, steady, stream, until
 
 LONG = "good words here and there. " * 185  # 4995 characters
 CHUNKS = 185  # at chunk_size 50, one sentence per chunk
@@ -32,7 +32,8 @@ async def test_deadline_in_the_past_stops_compute(serve):
             )
             error = await rpc_error(call)
             assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-        await settled(lambda: sentiment.processed)
+        await until(lambda: srv.state.inflight == 0)
+        await steady(lambda: sentiment.processed, quiet=0.2)  # 20 chunks' time
         # The server sees such a call with zero or a few microseconds left: it refuses the
         # first; for the second, the chunk already on the model thread may finish, no more.
         assert sentiment.processed <= 10
@@ -48,9 +49,9 @@ async def test_deadline_mid_stream_stops_compute(serve):
         )
         error = await rpc_error(call)
         assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-        stopped_at = await settled(lambda: sentiment.processed)
+        await until(lambda: srv.state.inflight == 0)
+        stopped_at = await steady(lambda: sentiment.processed, quiet=0.5)  # 10 chunks' time
         assert 0 < stopped_at < CHUNKS
-        assert srv.state.inflight == 0
         assert case((await stream(srv.stub, text=REVIEW))[-1]) == "completed"
 
 
@@ -71,7 +72,8 @@ async def test_hundreds_of_cancellations_leak_nothing(serve):
         rss_before = process.memory_info().rss
         for round_ in range(6):
             await asyncio.gather(*(cancel_after(1 + (round_ + i) % 7) for i in range(50)))
-        await settled(lambda: (srv.state.inflight, sentiment.processed))
+        await until(lambda: srv.state.inflight == 0)
+        await steady(lambda: sentiment.processed, quiet=0.2)  # 200 chunks' time
         gc.collect()
         assert srv.state.inflight == 0
         assert len(asyncio.all_tasks()) <= tasks_before
@@ -93,7 +95,7 @@ async def test_client_that_stops_reading_holds_back_its_stages(serve):
                 pb.ProcessRequest(text=LONG, chunk_size=50, include_summary=False)
             )
             await call.read()
-            held = await settled(lambda: sentiment.processed, pause=0.2)
+            held = await steady(lambda: sentiment.processed, quiet=0.4)
             assert held < CHUNKS
             rest = await read_rest(call)
         assert case(rest[-1]) == "completed"
@@ -135,7 +137,7 @@ async def test_clients_pinging_too_often_are_sent_away(serve):
         blocked.release.set()
         assert error.code() == grpc.StatusCode.UNAVAILABLE
         assert "Too many pings" in error.details()
-        assert await settled(lambda: srv.state.inflight) == 0
+        await until(lambda: srv.state.inflight == 0)
         assert case((await stream(srv.stub, text=REVIEW))[-1]) == "completed"
 
 

@@ -6,7 +6,7 @@ import asyncio
 
 from tests.doubles import BlockedSummarizer, EchoGenerator, WordListSentiment, word_analyzers
 from tests.http_servers import http_server, lines, read_all
-from tests.streams import REVIEW, settled
+from tests.streams import REVIEW, steady, until
 
 LONG = "good words here and there. " * 185  # 4995 characters
 CHUNKS = 185  # at chunk_size 50, one sentence per chunk
@@ -27,9 +27,9 @@ async def test_closing_a_stream_stops_the_sentiment_model():
             pass
         response.close()  # drops the connection, as a browser tab that closes
 
-        stopped_at = await settled(lambda: sentiment.processed)
+        await until(lambda: srv.state.inflight == 0)
+        stopped_at = await steady(lambda: sentiment.processed, quiet=0.3)  # 15 chunks' time
         assert 0 < stopped_at < CHUNKS
-        assert await settled(lambda: srv.state.inflight) == 0
         assert srv.calls("http:/process-stream", "CANCELLED") == 1
         assert srv.state.metrics.registry.get_sample_value("textstream_cancelled_total") == 1
         assert await _completes(srv)
@@ -49,7 +49,7 @@ async def test_leaving_while_no_event_is_due_still_cancels_the_stage():
         await asyncio.to_thread(blocked.started.wait, 10)
         response.close()
         assert await asyncio.to_thread(blocked.cancelled.wait, 10)
-        assert await settled(lambda: srv.state.inflight) == 0
+        await until(lambda: srv.state.inflight == 0)
         blocked.release.set()
 
 
@@ -57,11 +57,11 @@ async def test_leaving_a_batch_stops_its_work_too():
     sentiment = WordListSentiment(delay=0.02)
     async with http_server(word_analyzers(sentiment=sentiment)) as srv:
         request = asyncio.ensure_future(srv.session.post(f"{srv.url}/process-batch", json=BODY))
-        await settled(lambda: sentiment.processed > 0)
+        await until(lambda: sentiment.processed > 0)  # the work has begun
         request.cancel()  # aiohttp closes the connection of a cancelled request
-        stopped_at = await settled(lambda: sentiment.processed)
+        await until(lambda: srv.state.inflight == 0)
+        stopped_at = await steady(lambda: sentiment.processed, quiet=0.3)  # 15 chunks' time
         assert 0 < stopped_at < CHUNKS
-        assert await settled(lambda: srv.state.inflight) == 0
         assert srv.calls("http:/process-batch", "CANCELLED") == 1
 
 
@@ -77,8 +77,8 @@ async def test_many_abandoned_streams_leave_nothing_behind():
             response.close()
 
         await asyncio.gather(*(abandon(1 + i % 5) for i in range(30)))
-        assert await settled(lambda: (srv.state.inflight, sentiment.processed)) is not None
-        assert srv.state.inflight == 0
+        await until(lambda: srv.state.inflight == 0)
+        await steady(lambda: sentiment.processed, quiet=0.2)  # 200 chunks' time
         # Most queued chunks of the abandoned streams were dropped, never computed.
         assert sentiment.processed < 30 * CHUNKS / 4
         assert srv.calls("http:/process-stream", "CANCELLED") == 30
