@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,12 @@ from analyzers.device import Placement
 from analyzers.embeddings import SentenceEncoder, bundled_minilm
 from analyzers.failures import model_failures
 from analyzers.hf import input_limit, load_model, load_tokenizer, pad_id_of
+from analyzers.sections import sections
 from analyzers.sentences import Sentence, SentenceSplitter
 
 DEFAULT_HUB_MODEL = "facebook/bart-large-cnn"
+# The shortest summary a section of a long text gets, in tokens (the decoder start included).
+_SECTION_MIN_TOKENS = 16
 WARM_UP_TEXT = (
     "The library opened a new reading room this spring. Visitors praised its light and quiet. "
     "The council plans to extend its opening hours next year."
@@ -106,17 +110,19 @@ class Seq2SeqSummarizer:
         max_tokens: int = 130,
     ) -> None:
         self.name = source
+        self._placement = placement
+        self._min_tokens = min_tokens
+        self._max_tokens = max_tokens
         self._tokenizer = load_tokenizer(source)
         self._model = load_model(AutoModelForSeq2SeqLM, source, placement)
         self._max_input_tokens = input_limit(self._tokenizer, self._model.config)
-        generation = summary_generation_kwargs(self._model, min_tokens, max_tokens)
-        # Every summary decodes with the same processors; rows differ only in their text.
-        self._plan = DecodePlan(self._model, generation, placement.device, prompt_length=1)
-        start = self._plan.decoder_start_id
+        self._splitter = SentenceSplitter()
+        # Summaries decode with the same processors, one plan per pair of length bounds.
+        self._plans: dict[tuple[int, int], DecodePlan] = {}
+        self._plans_lock = threading.Lock()
+        start = self._plan(min_tokens, max_tokens).decoder_start_id
         if start is None:
             raise AnalyzerError(f"{source} has no decoder start token (nor BOS) to decode from")
-        # max_length counts the decoder start token, which is not generated.
-        self._max_new_tokens = max(1, self._plan.max_length - 1)
         pad = pad_id_of(self._tokenizer)
         engine = Seq2SeqEngine(self._model, decoder_start_id=start, pad_id=pad)
         self.scheduler = DecodeScheduler(
@@ -124,22 +130,44 @@ class Seq2SeqSummarizer:
         )
 
     async def summarize(self, text: str) -> AsyncGenerator[str, None]:
+        """The summary of the whole text, streamed.
+
+        A text longer than the model's input is cut into sections of whole sentences that
+        fit; their summaries decode side by side, each given its share of the length bounds,
+        and stream one after another, so the summary covers all of the text.
+        """
         if not text.strip():
             return
-        # Tokenizing up to the model's whole input takes milliseconds: not on the loop.
-        input_ids = await asyncio.to_thread(self._encode, text)
-        stream = self.scheduler.submit(DecodeRequest(input_ids, self._max_new_tokens, self._plan))
-        started = False
-        async with contextlib.aclosing(stream.items()) as items:
-            async for item in items:
-                if not isinstance(item, RowText):
-                    continue
-                # The summary starts at its first visible character, not at the space that
-                # byte-level BPE tokens carry in front of a word.
-                piece = item.text if started else item.text.lstrip()
-                if piece:
-                    started = True
-                    yield piece
+        # Splitting and tokenizing take milliseconds: not on the loop.
+        requests = await asyncio.to_thread(self._requests, text)
+        streams = self.scheduler.submit_all(requests)
+        try:
+            last = ""
+            for stream in streams:
+                section_started = False
+                async with contextlib.aclosing(stream.items()) as items:
+                    async for item in items:
+                        if not isinstance(item, RowText):
+                            continue
+                        piece = item.text
+                        if not last:
+                            # The summary starts at its first visible character, not at the
+                            # space that byte-level BPE tokens carry in front of a word.
+                            piece = piece.lstrip()
+                        elif (
+                            not section_started
+                            and piece
+                            and not (piece[0].isspace() or last[-1].isspace())
+                        ):
+                            piece = " " + piece
+                        if piece:
+                            section_started = True
+                            last = piece
+                            yield piece
+        finally:
+            # Closed early or failed: every section leaves the batch at its next step.
+            for stream in streams:
+                stream.cancel()
 
     def warm(self) -> None:
         run_to_end(self.summarize(WARM_UP_TEXT))
@@ -155,12 +183,53 @@ class Seq2SeqSummarizer:
     def close(self) -> None:
         self.scheduler.close()
 
-    def _encode(self, text: str) -> list[int]:
-        """The text's ids, cut to the model's input."""
-        ids: list[int] = self._tokenizer(text, truncation=True, max_length=self._max_input_tokens)[
-            "input_ids"
+    def _requests(self, text: str) -> list[DecodeRequest]:
+        """One row per section of the text that fits the model's input."""
+        limit = self._max_input_tokens
+        # One token over the limit is enough to tell that the text does not fit.
+        whole = self._encode(text, limit + 1)
+        if len(whole) <= limit:
+            plan = self._plan(self._min_tokens, self._max_tokens)
+            return [DecodeRequest(whole, plan.max_length - 1, plan)]
+        sentences = self._splitter.split(text)
+        counts = [
+            len(ids)
+            for ids in self._tokenizer(
+                [sentence.text for sentence in sentences], add_special_tokens=False
+            )["input_ids"]
         ]
+        room = limit - self._tokenizer.num_special_tokens_to_add()
+        parts = [
+            self._encode(text[start:end], limit)
+            for start, end in sections(text, sentences, counts, room)
+        ]
+        total = sum(len(ids) for ids in parts)
+        requests: list[DecodeRequest] = []
+        floor = min(self._max_tokens, _SECTION_MIN_TOKENS)
+        for ids in parts:
+            # Each section's summary gets its share of the summary's length bounds, but
+            # room for a sentence at least.
+            share = len(ids) / total
+            most = max(floor, round(self._max_tokens * share))
+            plan = self._plan(min(round(self._min_tokens * share), most - 1), most)
+            # max_length counts the decoder start token, which is not generated.
+            requests.append(DecodeRequest(ids, plan.max_length - 1, plan))
+        return requests
+
+    def _encode(self, text: str, limit: int) -> list[int]:
+        ids: list[int] = self._tokenizer(text, truncation=True, max_length=limit)["input_ids"]
         return ids
+
+    def _plan(self, min_tokens: int, max_tokens: int) -> DecodePlan:
+        """The processors generate() would apply for these length bounds (made once each)."""
+        key = (min_tokens, max_tokens)
+        with self._plans_lock:
+            plan = self._plans.get(key)
+            if plan is None:
+                kwargs = summary_generation_kwargs(self._model, min_tokens, max_tokens)
+                plan = DecodePlan(self._model, kwargs, self._placement.device, prompt_length=1)
+                self._plans[key] = plan
+            return plan
 
 
 def summary_generation_kwargs(model: Any, min_tokens: int, max_tokens: int) -> dict[str, Any]:

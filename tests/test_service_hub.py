@@ -109,3 +109,36 @@ async def test_sampling_is_repeatable_with_a_seed(serve, hub, field):
             for _ in range(2)
         ]
     assert first == second
+
+
+async def test_a_text_longer_than_the_summarizer_input_is_summarised_whole(
+    serve, hub, monkeypatch
+):
+    summarizer: Any = hub.summarizer
+    tokenizer, encoder = summarizer.tokenizer, summarizer.model.get_encoder()
+    text = read_data("sympy_history.txt")
+    sentences = [s for s in text.replace("\n", " ").split(". ") if len(s) > 20]
+    assert len(tokenizer(text)["input_ids"]) > 3 * tokenizer.model_max_length
+    seen: list[str] = []
+    real = encoder.forward
+
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        for ids, mask in zip(kwargs["input_ids"], kwargs["attention_mask"], strict=True):
+            seen.append(tokenizer.decode(ids[mask.bool()], skip_special_tokens=True))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(encoder, "forward", recorded)
+    async with serve(hub) as srv:
+        updates = await asyncio.wait_for(
+            stream(srv.stub, text=text, include_sentiment=False), GUARD_SECONDS
+        )
+    kinds = [case(u) for u in updates]
+    assert "stage_error" not in kinds
+    summary = updates[kinds.index("summary")].summary.text
+    assert summary
+    # The model read every part of the text, its last sentence included, in sections that
+    # each fit its input; nothing was cut off silently.
+    assert len(seen) > 1
+    read = " ".join(seen)
+    assert sentences[-1].strip()[:40] in read
+    assert all(len(tokenizer(part)["input_ids"]) <= tokenizer.model_max_length for part in seen)

@@ -130,9 +130,25 @@ class DecodeScheduler(Generic[State]):
 
     def submit(self, request: DecodeRequest) -> RowStream:
         """Queue a row; on the event loop. Raises OverloadedError when the queue is full."""
+        return self.submit_all([request])[0]
+
+    def submit_all(self, requests: Sequence[DecodeRequest]) -> list[RowStream]:
+        """Queue the rows of one call together: all of them, or none when the queue is full.
+
+        The queue's bound is checked once, so a call with several rows (the sections of a
+        long text) is never refused by an empty queue.
+        """
         loop = asyncio.get_running_loop()
-        stream = RowStream(self.name, loop, self._limits.token_timeout_seconds, self._forget)
-        row = _Row(stream, request, self._tokenizer, self._device)
+        timeout = self._limits.token_timeout_seconds
+        rows = [
+            _Row(
+                RowStream(self.name, loop, timeout, self._forget),
+                request,
+                self._tokenizer,
+                self._device,
+            )
+            for request in requests
+        ]
         with self._wake:
             if self._closed:
                 raise AnalyzerError(f"{self.name} is shut down")
@@ -140,9 +156,9 @@ class DecodeScheduler(Generic[State]):
                 raise OverloadedError(
                     f"{self.name} is overloaded: {len(self._waiting)} requests are waiting"
                 )
-            self._waiting.append(row)
+            self._waiting.extend(rows)
             self._wake.notify()
-        return stream
+        return [row.stream for row in rows]
 
     def close(self, wait_seconds: float = 5.0) -> None:
         """Stop the loop after the step in progress; rows still queued or decoding fail."""

@@ -122,7 +122,8 @@ async def test_concurrent_chunks_share_forward_passes(hub: Analyzers) -> None:
 
 
 async def test_summary_tokens_stream_as_several_pieces(hub: Analyzers) -> None:
-    text = read_data("sympy_history.txt")
+    # Within the tiny model's 64-token input: one section, one row.
+    text = read_data("sympy_history.txt")[:150]
     pieces = await collect(hub.summarizer.summarize(text))
     assert len(pieces) >= 3
     assert all(isinstance(piece, str) and piece for piece in pieces)
@@ -138,6 +139,7 @@ async def test_summary_tokens_stream_as_several_pieces(hub: Analyzers) -> None:
         alone = model.generate(**encoded, **summary_generation_kwargs(model, 8, 24))
     # At most summary_max_tokens (24 in the hub settings), start token included, and the
     # streamed pieces are exactly what generate() makes of the text alone.
+    assert encoded["input_ids"].shape[1] < tokenizer.model_max_length
     assert alone.shape[1] <= 24
     assert "".join(pieces) == tokenizer.decode(alone[0], skip_special_tokens=True).lstrip()
 
