@@ -82,6 +82,24 @@ def timed(work: Callable[[], Any]) -> float:
     return time.perf_counter() - began
 
 
+def batched(
+    kind: str, work: Callable[[list[str]], None], inputs: list[str], levels: list[int]
+) -> list[InProcess]:
+    """Rates of `work` over the level's inputs in groups of `batch` (and of 1)."""
+    work(inputs[:2])  # warm-up
+    rates: list[InProcess] = []
+    for batch in sorted({1, *levels}):
+        count = requests_at(batch)
+        items = [inputs[index % len(inputs)] for index in range(count)]
+        seconds = sum(
+            timed(lambda group=group: work(group))  # type: ignore[misc]
+            for group in (items[i : i + batch] for i in range(0, count, batch))
+        )
+        rates.append(InProcess(kind, batch, count / seconds))
+        print(f"in-process {kind}, batch {batch:>3}: {count / seconds:6.2f}/s")
+    return rates
+
+
 def in_process(
     models: HubModels, texts: list[str], prompts: list[str], levels: list[int], device: str
 ) -> list[InProcess]:
@@ -99,16 +117,7 @@ def in_process(
         with torch.inference_mode():
             model.generate(**encoded, **kwargs)
 
-    summarize(texts[:2])  # warm-up
-    for batch in sorted({1, *levels}):
-        count = requests_at(batch)
-        inputs = [texts[index % len(texts)] for index in range(count)]
-        seconds = sum(
-            timed(lambda group=group: summarize(group))  # type: ignore[misc]
-            for group in (inputs[i : i + batch] for i in range(0, count, batch))
-        )
-        results.append(InProcess("summary", batch, count / seconds))
-        print(f"in-process summary, batch {batch:>3}: {count / seconds:6.2f} summaries/s")
+    results += batched("summary", summarize, texts, levels)
 
     tokenizer = AutoTokenizer.from_pretrained(models.generator, padding_side="left")
     generator = AutoModelForCausalLM.from_pretrained(models.generator, dtype=dtype).to(device)
@@ -126,16 +135,7 @@ def in_process(
         with torch.inference_mode():
             generator.eval().generate(**encoded, generation_config=config)
 
-    generate(prompts[:2])
-    for batch in sorted({1, *levels}):
-        count = requests_at(batch)
-        inputs = [prompts[index % len(prompts)] for index in range(count)]
-        seconds = sum(
-            timed(lambda group=group: generate(group))  # type: ignore[misc]
-            for group in (inputs[i : i + batch] for i in range(0, count, batch))
-        )
-        results.append(InProcess("generate", batch, count / seconds))
-        print(f"in-process generate, batch {batch:>3}: {count / seconds:6.2f} generations/s")
+    results += batched("generate", generate, prompts, levels)
 
     # transformers' continuous-batching manager on the same prompts, all submitted at once.
     count = requests_at(max(levels))
