@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import grpc
 
+from analyzers.types import GenerationParams
 from protos import textstream_pb2 as pb
 from server.errors import (
     CallFailure,
@@ -34,12 +37,16 @@ from server.validation import (
 
 log = logging.getLogger(__name__)
 
+Request = TypeVar("Request")
+
 
 @dataclass(frozen=True, slots=True)
-class Call:
+class Call(Generic[Request]):
     request_id: str
     started_at: float
     pipeline: Pipeline
+    # The validated request, with the contract's defaults applied.
+    request: Request
 
 
 def _request_id(context: Context) -> str:
@@ -72,13 +79,21 @@ class TextProcessorServicer:
 
     @asynccontextmanager
     async def _serving(
-        self, context: Context, method: str, *, generation: bool = False
-    ) -> AsyncIterator[Call]:
-        """Admission, readiness and the one mapping of failures to statuses."""
+        self,
+        context: Context,
+        method: str,
+        validate: Callable[[], Request],
+        *,
+        generation: bool = False,
+    ) -> AsyncIterator[Call[Request]]:
+        """Validation, admission, readiness and the one mapping of failures to statuses."""
         request_id = _request_id(context)
         began = time.monotonic()
         outcome = "OK"
         try:
+            # Validation first: a request that can never succeed is INVALID_ARGUMENT even while
+            # models load or the server is at its limit, so no client retries it in vain.
+            request = validate()
             async with self._state.admitted(generation=generation) as started_at:
                 pipeline = self._state.ready_pipeline()
                 remaining = context.time_remaining()
@@ -88,7 +103,7 @@ class TextProcessorServicer:
                     raise DeadlineExpired("the call's deadline passed before it started")
                 # Headers only once the call is accepted: until then a failure may be retried.
                 await context.send_initial_metadata((("x-request-id", request_id),))
-                yield Call(request_id, started_at, pipeline)
+                yield Call(request_id, started_at, pipeline, request)
         except (asyncio.CancelledError, GeneratorExit):
             # grpc cancels the handler when the client cancels or its deadline passes (or
             # closes the stream while an update is being written); the time left tells which.
@@ -134,13 +149,28 @@ class TextProcessorServicer:
             chunk_size=_optional(request, "chunk_size"),  # type: ignore[arg-type]
         )
 
+    def _generation_request(
+        self, request: pb.GenerateRequest | Undecodable
+    ) -> tuple[str, GenerationParams]:
+        if isinstance(request, Undecodable):
+            raise _undecodable(request)
+        return validate_generation(
+            self._settings,
+            request.prompt,
+            max_new_tokens=_optional(request, "max_new_tokens"),  # type: ignore[arg-type]
+            temperature=_optional(request, "temperature"),  # type: ignore[arg-type]
+            top_p=_optional(request, "top_p"),  # type: ignore[arg-type]
+            seed=_optional(request, "seed"),  # type: ignore[arg-type]
+            stop=tuple(request.stop),
+        )
+
     async def ProcessStream(
         self, request: pb.ProcessRequest | Undecodable, context: Context
     ) -> AsyncIterator[pb.StageUpdate]:
-        async with self._serving(context, "ProcessStream") as call:
-            analysis = self._analysis_request(request)
+        validate = functools.partial(self._analysis_request, request)
+        async with self._serving(context, "ProcessStream", validate) as call:
             sequencer = UpdateSequencer(call.started_at)
-            async for event in call.pipeline.run(analysis, call.request_id, call.started_at):
+            async for event in call.pipeline.run(call.request, call.request_id, call.started_at):
                 update = sequencer.stage_update(event)
                 if update.sequence == 0:
                     self._state.metrics.first_update(update.elapsed_seconds)
@@ -149,10 +179,10 @@ class TextProcessorServicer:
     async def Process(
         self, request: pb.ProcessRequest | Undecodable, context: Context
     ) -> pb.ProcessResponse:
-        async with self._serving(context, "Process") as call:
-            analysis = self._analysis_request(request)
+        validate = functools.partial(self._analysis_request, request)
+        async with self._serving(context, "Process", validate) as call:
             collector = ResponseCollector(call.request_id)
-            async for event in call.pipeline.run(analysis, call.request_id, call.started_at):
+            async for event in call.pipeline.run(call.request, call.request_id, call.started_at):
                 collector.add(event)
             return collector.response
         raise AssertionError("unreachable: _serving aborts on every failure")
@@ -160,18 +190,9 @@ class TextProcessorServicer:
     async def GenerateStream(
         self, request: pb.GenerateRequest | Undecodable, context: Context
     ) -> AsyncIterator[pb.GenerateUpdate]:
-        async with self._serving(context, "GenerateStream", generation=True) as call:
-            if isinstance(request, Undecodable):
-                raise _undecodable(request)
-            prompt, params = validate_generation(
-                self._settings,
-                request.prompt,
-                max_new_tokens=_optional(request, "max_new_tokens"),  # type: ignore[arg-type]
-                temperature=_optional(request, "temperature"),  # type: ignore[arg-type]
-                top_p=_optional(request, "top_p"),  # type: ignore[arg-type]
-                seed=_optional(request, "seed"),  # type: ignore[arg-type]
-                stop=tuple(request.stop),
-            )
+        validate = functools.partial(self._generation_request, request)
+        async with self._serving(context, "GenerateStream", validate, generation=True) as call:
+            prompt, params = call.request
             generator = self._state.generator()
             sequencer = UpdateSequencer(call.started_at)
             stream = generator.generate(prompt, params)

@@ -53,6 +53,12 @@ REQUESTS: dict[str, tuple[str, object]] = {
     "`temperature` above 5": ("GenerateStream", {"prompt": "Hi", "temperature": 5.5}),
     "`top_p` 0": ("GenerateStream", {"prompt": "Hi", "top_p": 0.0}),
     "`top_p` above 1": ("GenerateStream", {"prompt": "Hi", "top_p": 1.5}),
+    # Sent to a server whose models are still loading: validation comes first.
+    "requests refused while loading: a malformed one (text of 9 characters)": (
+        "loading",
+        {"text": "x" * 9},
+    ),
+    "requests refused while loading: a valid one": ("loading", {"text": FINE}),
 }
 
 
@@ -67,7 +73,9 @@ def readme_rows() -> list[tuple[str, str, str]]:
 
 
 async def _send(srv, method: str, payload: object) -> tuple[grpc.StatusCode, object]:
-    if method == "raw":
+    if method == "loading":
+        call = srv.stub.ProcessStream(pb.ProcessRequest(**payload))
+    elif method == "raw":
         call = srv.channel.unary_stream(
             "/textstream.v1.TextProcessor/ProcessStream",
             request_serializer=lambda data: data,
@@ -95,10 +103,13 @@ async def test_every_readme_row_gets_its_status(serve, hub, offline, tiny_models
         entities=offline.entities,
         generator=hub.generator,
     )
-    async with serve(analyzers, models=hub_settings(tiny_models)) as srv:
+    async with (
+        serve(analyzers, models=hub_settings(tiny_models)) as srv,
+        serve(None, models=hub_settings(tiny_models)) as loading,
+    ):
         for name, status, field in rows:
             method, payload = REQUESTS[name]
-            code, result = await _send(srv, method, payload)
+            code, result = await _send(loading if method == "loading" else srv, method, payload)
             assert code.name == status, name
             if field:
                 assert list(bad_fields(result)) == [field], name
