@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from opentelemetry import trace
 
 from analyzers.base import AnalyzerError, Analyzers, OverloadedError
+from analyzers.types import SentimentScores
 from server.aggregate import overall_sentiment
 from server.chunking import chunk_spans
 from server.events import (
@@ -43,6 +45,8 @@ class PipelineLimits:
     stage_timeout_seconds: float
     summary_min_text_chars: int
     stream_buffer_updates: int
+    # Sentiment chunks one stream has queued or running at once.
+    stream_chunks_in_flight: int
 
 
 class _StageDone:
@@ -197,13 +201,27 @@ class Pipeline:
     ) -> AsyncGenerator[Event, None]:
         yield StageStarted(Stage.SENTIMENT)
         classify = self._analyzers.sentiment.classify
-        # Every chunk is queued at once so the batcher can put them in one forward pass
-        # (with other streams' chunks); results still stream in chunk order.
-        pending = [asyncio.ensure_future(classify(text[start:end])) for start, end in spans]
+        window = self._limits.stream_chunks_in_flight
+        # A window of chunks is queued at once, so the batcher can put them in one forward
+        # pass (with other streams' chunks); the next chunk is queued only as the oldest one's
+        # result is taken. A client that stops reading stalls this generator at its yield,
+        # so its stream stops queuing work within a window of chunks. Results stream in
+        # chunk order.
+        upcoming = iter(spans)
+        pending: collections.deque[asyncio.Future[SentimentScores]] = collections.deque()
+
+        def top_up() -> None:
+            while len(pending) < window and (span := next(upcoming, None)) is not None:
+                pending.append(asyncio.ensure_future(classify(text[span[0] : span[1]])))
+
         try:
+            top_up()
             results: list[ChunkResult] = []
-            for index, ((start, end), future) in enumerate(zip(spans, pending, strict=True)):
-                chunk = ChunkResult(index, start, end, await future)
+            for index, (start, end) in enumerate(spans):
+                scores = await pending[0]
+                pending.popleft()
+                top_up()
+                chunk = ChunkResult(index, start, end, scores)
                 results.append(chunk)
                 yield SentimentProgress(chunk, len(spans))
             yield SentimentComplete(overall_sentiment(results), tuple(results))

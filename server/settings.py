@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     shutdown_delay_seconds: float = Field(0.0, ge=0)
     # Updates buffered per stream before stages wait for the client to read.
     stream_buffer_updates: int = Field(64, ge=1)
+    # Sentiment chunks each stream has queued or running at once: enough to fill the
+    # batcher's batches (with other streams' chunks), few enough that a stream whose client
+    # stops reading soon stops its own model work too.
+    stream_chunks_in_flight: int = Field(32, ge=1)
 
     max_receive_message_bytes: int = Field(1024 * 1024, ge=1024)
     max_send_message_bytes: int = Field(4 * 1024 * 1024, ge=1024)

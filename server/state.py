@@ -75,6 +75,7 @@ class ServiceState:
                 stage_timeout_seconds=settings.stage_timeout_seconds,
                 summary_min_text_chars=settings.summary_min_text_chars,
                 stream_buffer_updates=settings.stream_buffer_updates,
+                stream_chunks_in_flight=settings.stream_chunks_in_flight,
             ),
             on_stage_done=lambda stage, seconds: self.metrics.stage_done(stage.value, seconds),
             tracer=pipeline_tracer(self.tracer_provider),

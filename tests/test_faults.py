@@ -22,6 +22,38 @@ from tests.streams import REVIEW, case, read_rest, rpc_error, steady, stream, un
 LONG = "good words here and there. " * 185  # 4995 characters
 CHUNKS = 185  # at chunk_size 50, one sentence per chunk
 
+POISON = "POISON"
+
+
+class PickySentiment:
+    """Word-list scores behind a real MicroBatcher, as the models are batched.
+
+    Like a model that cannot take one input (a tokenizer edge case, a NaN row), a batch
+    that holds a chunk with POISON in it raises as a whole.
+    """
+
+    name = "picky"
+
+    def __init__(self, max_wait_ms: float = 300) -> None:
+        self.batches: list[list[str]] = []
+        # A long wait, so chunks of streams started together share the first batch.
+        self.batcher: MicroBatcher[str, SentimentScores] = MicroBatcher(
+            "picky", self._run, max_batch_size=256, max_wait_ms=max_wait_ms, max_queued_items=1000
+        )
+
+    def _run(self, chunks: list[str]) -> list[SentimentScores]:
+        self.batches.append(list(chunks))
+        if any(POISON in chunk for chunk in chunks):
+            raise ValueError("the model cannot take this input")
+        return [_word_scores(chunk) for chunk in chunks]
+
+    async def classify(self, chunk: str) -> SentimentScores:
+        with model_failures(self.name):
+            return await self.batcher.submit(chunk)
+
+    def close(self) -> None:
+        self.batcher.close()
+
 
 async def test_deadline_in_the_past_stops_compute(serve):
     sentiment = WordListSentiment(delay=0.01)  # a whole stream would take 1.85 s
@@ -85,8 +117,9 @@ async def test_hundreds_of_cancellations_leak_nothing(serve):
 
 
 async def test_client_that_stops_reading_holds_back_its_stages(serve):
-    sentiment = WordListSentiment()
-    async with serve(word_analyzers(sentiment=sentiment), stream_buffer_updates=4) as srv:
+    sentiment = WordListSentiment(delay=0.002)  # all 185 chunks in 0.4 s, unless held back
+    settings = {"stream_buffer_updates": 4, "stream_chunks_in_flight": 4}
+    async with serve(word_analyzers(sentiment=sentiment), **settings) as srv:
         # A small HTTP/2 window: the client's unread updates soon fill it.
         options = [("grpc.http2.lookahead_bytes", 1024), ("grpc.http2.bdp_probe", 0)]
         async with grpc.aio.insecure_channel(srv.target, options=options) as channel:
@@ -94,12 +127,43 @@ async def test_client_that_stops_reading_holds_back_its_stages(serve):
             call = stub.ProcessStream(
                 pb.ProcessRequest(text=LONG, chunk_size=50, include_summary=False)
             )
-            await call.read()
-            held = await steady(lambda: sentiment.processed, quiet=0.4)
-            assert held < CHUNKS
+            # Read up to the first chunk's result: the stage has started, then stop reading.
+            read = [await call.read()]
+            while case(read[-1]) != "sentiment_progress":
+                read.append(await call.read())
+            assert sentiment.processed > 0
+            # Stopped advancing: nothing new for 0.5 s, the time of 250 chunks.
+            held = await steady(lambda: sentiment.processed, quiet=0.5)
+            # What the reader has not taken (the stream's buffer, the HTTP/2 window) plus the
+            # chunks in flight: a small part of the text, nowhere near all of it.
+            assert held < CHUNKS // 3
             rest = await read_rest(call)
         assert case(rest[-1]) == "completed"
+        progress = [u for u in read + rest if case(u) == "sentiment_progress"]
+        assert len(progress) == CHUNKS
         assert sentiment.processed == CHUNKS
+
+
+async def test_streams_share_batches_while_each_holds_a_window_of_chunks(serve):
+    sentiment = PickySentiment(max_wait_ms=20)
+    try:
+        async with serve(word_analyzers(sentiment=sentiment), stream_chunks_in_flight=8) as srv:
+            streams = await asyncio.gather(
+                *(
+                    stream(srv.stub, text=LONG, chunk_size=50, include_summary=False)
+                    for _ in range(4)
+                )
+            )
+    finally:
+        sentiment.close()
+    for updates in streams:
+        assert case(updates[-1]) == "completed"
+        assert len([u for u in updates if case(u) == "sentiment_progress"]) == CHUNKS
+    sizes = [len(batch) for batch in sentiment.batches]
+    assert sum(sizes) == 4 * CHUNKS
+    # No stream ever has more than its 8 chunks queued, yet batches hold several streams'.
+    assert max(sizes) <= 4 * 8
+    assert max(sizes) > 8
 
 
 async def test_failed_model_load_stays_up_not_serving():
@@ -139,39 +203,6 @@ async def test_clients_pinging_too_often_are_sent_away(serve):
         assert "Too many pings" in error.details()
         await until(lambda: srv.state.inflight == 0)
         assert case((await stream(srv.stub, text=REVIEW))[-1]) == "completed"
-
-
-POISON = "POISON"
-
-
-class PickySentiment:
-    """Word-list scores behind a real MicroBatcher, as the models are batched.
-
-    Like a model that cannot take one input (a tokenizer edge case, a NaN row), a batch
-    that holds a chunk with POISON in it raises as a whole.
-    """
-
-    name = "picky"
-
-    def __init__(self) -> None:
-        self.batches: list[list[str]] = []
-        # A long wait, so chunks of streams started together share the first batch.
-        self.batcher: MicroBatcher[str, SentimentScores] = MicroBatcher(
-            "picky", self._run, max_batch_size=256, max_wait_ms=300, max_queued_items=1000
-        )
-
-    def _run(self, chunks: list[str]) -> list[SentimentScores]:
-        self.batches.append(list(chunks))
-        if any(POISON in chunk for chunk in chunks):
-            raise ValueError("the model cannot take this input")
-        return [_word_scores(chunk) for chunk in chunks]
-
-    async def classify(self, chunk: str) -> SentimentScores:
-        with model_failures(self.name):
-            return await self.batcher.submit(chunk)
-
-    def close(self) -> None:
-        self.batcher.close()
 
 
 async def test_one_bad_chunk_fails_only_its_own_stream_not_its_batch(serve):
