@@ -159,9 +159,7 @@ class Pipeline:
         try:
             # Stage tasks copy the call's context, so this span is a child of the call's.
             with trace.use_span(span, end_on_exit=False):
-                async with asyncio.timeout(self._limits.stage_timeout_seconds):
-                    async for event in events:
-                        await queue.put(event)
+                await self._forward(events, queue)
         except TimeoutError:
             failure = StageFailed(
                 stage,
@@ -195,6 +193,25 @@ class Pipeline:
         if failure is not None:
             await queue.put(failure)
         await queue.put(_StageDone())
+
+    async def _forward(
+        self, events: AsyncGenerator[Event, None], queue: asyncio.Queue[Event | _StageDone]
+    ) -> None:
+        """Moves a stage's events to the queue; the stage timeout counts its own work only.
+
+        A reader that stops reading makes queue.put wait: that time is the client's, not the
+        model's, so the deadline moves on by as much and a slow reader never gets a
+        DEADLINE_EXCEEDED stage_error.
+        """
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(self._limits.stage_timeout_seconds) as deadline:
+            async for event in events:
+                paused = loop.time()
+                due = deadline.when()
+                deadline.reschedule(None)
+                await queue.put(event)
+                if due is not None:
+                    deadline.reschedule(due + (loop.time() - paused))
 
     async def _sentiment(
         self, text: str, spans: list[tuple[int, int]]

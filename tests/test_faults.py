@@ -166,6 +166,29 @@ async def test_streams_share_batches_while_each_holds_a_window_of_chunks(serve):
     assert max(sizes) > 8
 
 
+async def test_a_slow_reader_is_not_cut_by_the_stage_timeout(serve):
+    # The model work takes milliseconds; the reader takes three stage timeouts.
+    settings = {
+        "stage_timeout_seconds": 0.5,
+        "stream_buffer_updates": 2,
+        "stream_chunks_in_flight": 2,
+    }
+    async with serve(word_analyzers(), **settings) as srv:
+        options = [("grpc.http2.lookahead_bytes", 1024), ("grpc.http2.bdp_probe", 0)]
+        async with grpc.aio.insecure_channel(srv.target, options=options) as channel:
+            stub = pb_grpc.TextProcessorStub(channel)
+            call = stub.ProcessStream(pb.ProcessRequest(text=LONG, chunk_size=50))
+            read = [await call.read()]
+            while case(read[-1]) != "sentiment_progress":
+                read.append(await call.read())
+            await asyncio.sleep(1.5)  # the stages wait for this reader meanwhile
+            updates = read + await read_rest(call)
+    assert [u.stage_error for u in updates if case(u) == "stage_error"] == []
+    assert len([u for u in updates if case(u) == "sentiment_progress"]) == CHUNKS
+    assert {"sentiment", "summary"} <= {case(u) for u in updates}
+    assert case(updates[-1]) == "completed"
+
+
 async def test_failed_model_load_stays_up_not_serving():
     server = doubles_server("fail")
     try:
