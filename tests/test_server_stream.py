@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+
 import grpc
 
+from analyzers.sentiment import VaderSentiment
+from analyzers.types import SentimentScores
 from protos import textstream_pb2 as pb
 from tests.doubles import (
     BlockedSummarizer,
     CrashingEntities,
     FailingSentiment,
-    WordListSentiment,
     word_analyzers,
 )
 from tests.streams import REVIEW, case, rpc_error, stream
@@ -178,12 +181,31 @@ async def test_hanging_stage_is_cut_by_stage_timeout(serve):
     assert case(updates[-1]) == "completed"
 
 
+class RecordingVader(VaderSentiment):
+    """The offline profile's sentiment analyzer, noting the threads its model work runs on."""
+
+    def __init__(self) -> None:
+        self.threads: set[threading.Thread] = set()
+        super().__init__()
+
+    def _classify_batch(self, chunks: list[str]) -> list[SentimentScores]:
+        self.threads.add(threading.current_thread())
+        return super()._classify_batch(chunks)
+
+
 async def test_model_work_runs_off_the_event_loop(serve):
-    sentiment = WordListSentiment()
-    async with serve(word_analyzers(sentiment=sentiment)) as srv:
-        await stream(srv.stub, text=REVIEW, chunk_size=50)
-    assert sentiment.processed > 1
-    assert "MainThread" not in sentiment.threads
+    sentiment = RecordingVader()
+    try:
+        async with serve(word_analyzers(sentiment=sentiment)) as srv:
+            updates = await stream(srv.stub, text=REVIEW, chunk_size=50)
+    finally:
+        sentiment.close()
+    assert len([u for u in updates if case(u) == "sentiment_progress"]) > 1
+    # The server runs on this test's event loop, in this thread; the production batcher
+    # hands the model work to its own model thread.
+    assert sentiment.threads
+    assert threading.current_thread() not in sentiment.threads
+    assert {thread.name.split("_")[0] for thread in sentiment.threads} == {"model-sentiment-vader"}
 
 
 async def test_process_returns_the_stream_results_at_once(serve):

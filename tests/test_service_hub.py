@@ -98,22 +98,29 @@ async def test_failing_models_become_stage_error_and_failed_status(serve, hub, m
         assert (await generate(srv.stub, max_new_tokens=3))[-1].completed.tokens == 3
 
 
-@pytest.mark.parametrize("field", ["temperature", "top_p"])
-async def test_sampling_is_repeatable_with_a_seed(serve, hub, field):
-    values = {"temperature": 1.3, "top_p": 0.9}
+@pytest.mark.parametrize(
+    "sampling",
+    [{"temperature": 1.3}, {"temperature": 1.3, "top_p": 0.9}],
+    ids=["temperature", "top_p"],
+)
+async def test_sampling_is_repeatable_with_a_seed(serve, hub, sampling):
+    async def sampled(seed: int) -> str:
+        return generated_text(await generate(srv.stub, max_new_tokens=10, seed=seed, **sampling))
+
     async with serve(hub) as srv:
-        first, second = [
-            generated_text(
-                await generate(srv.stub, max_new_tokens=10, seed=7, **{field: values[field]})
-            )
-            for _ in range(2)
-        ]
-    assert first == second
+        greedy = generated_text(await generate(srv.stub, max_new_tokens=10))
+        first, again = await sampled(7), await sampled(7)
+        others = {await sampled(seed) for seed in (8, 9, 10)}
+        # top_p without a temperature does not sample: greedy decoding, as when unset.
+        top_p_alone = generated_text(await generate(srv.stub, max_new_tokens=10, top_p=0.9))
+    assert first == again
+    # The seed is what decides: other seeds give other texts, none of them the greedy one.
+    assert others - {first}
+    assert greedy not in others | {first}
+    assert top_p_alone == greedy
 
 
-async def test_a_text_longer_than_the_summarizer_input_is_summarised_whole(
-    serve, hub, monkeypatch
-):
+async def test_a_text_longer_than_the_summarizer_input_is_summarised_whole(serve, hub, monkeypatch):
     summarizer: Any = hub.summarizer
     tokenizer, encoder = summarizer.tokenizer, summarizer.model.get_encoder()
     text = read_data("sympy_history.txt")

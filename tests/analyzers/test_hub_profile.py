@@ -307,19 +307,29 @@ async def test_cancelling_a_summary_stops_its_generation(
 
     monkeypatch.setattr(summarizer.model, "forward", counted)
 
-    async def first_piece() -> None:
-        async for _ in summarizer.summarize(read_data("sympy_history.txt")):
+    text = read_data("sympy_history.txt")[:150]
+    pieces = await collect(summarizer.summarize(text))
+    whole = steps  # the forward passes of one summary of the text, read to its end
+    assert pieces
+    assert whole > 4
+    steps = 0
+
+    async def read_then_stall() -> None:
+        async for _ in summarizer.summarize(text):
             await asyncio.sleep(10)  # a client that stops reading, then goes away
 
-    task = asyncio.ensure_future(first_piece())
-    await asyncio.sleep(0.3)
+    task = asyncio.ensure_future(read_then_stall())
+    deadline = time.monotonic() + GUARD_SECONDS
+    while steps < 2:  # generation has started, through the counted forward
+        assert time.monotonic() < deadline, "the summary never started"
+        await asyncio.sleep(0.01)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     stopped_at = steps
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(0.5)  # ten steps' time
     assert steps <= stopped_at + 1
-    assert steps < 20
+    assert steps < whole - 1
 
 
 def test_generation_runs_off_the_event_loop_thread(tiny_models: TinyModels) -> None:
