@@ -7,7 +7,7 @@ import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -170,11 +170,16 @@ class TextProcessorServicer:
         validate = functools.partial(self._analysis_request, request)
         async with self._serving(context, "ProcessStream", validate) as call:
             sequencer = UpdateSequencer(call.started_at)
-            async for event in call.pipeline.run(call.request, call.request_id, call.started_at):
-                update = sequencer.stage_update(event)
-                if update.sequence == 0:
-                    self._state.metrics.first_update(update.elapsed_seconds)
-                yield update
+            # Closed here, inside the call, whichever way it ends: grpc leaves a handler that
+            # was cancelled mid-write suspended at its yield, and the stages would run on
+            # until the pipeline's stream was garbage-collected.
+            events = call.pipeline.run(call.request, call.request_id, call.started_at)
+            async with aclosing(events):
+                async for event in events:
+                    update = sequencer.stage_update(event)
+                    if update.sequence == 0:
+                        self._state.metrics.first_update(update.elapsed_seconds)
+                    yield update
 
     async def Process(
         self, request: pb.ProcessRequest | Undecodable, context: Context
@@ -182,8 +187,10 @@ class TextProcessorServicer:
         validate = functools.partial(self._analysis_request, request)
         async with self._serving(context, "Process", validate) as call:
             collector = ResponseCollector(call.request_id)
-            async for event in call.pipeline.run(call.request, call.request_id, call.started_at):
-                collector.add(event)
+            events = call.pipeline.run(call.request, call.request_id, call.started_at)
+            async with aclosing(events):
+                async for event in events:
+                    collector.add(event)
             return collector.response
         raise AssertionError("unreachable: _serving aborts on every failure")
 
@@ -196,12 +203,10 @@ class TextProcessorServicer:
             generator = self._state.generator()
             sequencer = UpdateSequencer(call.started_at)
             stream = generator.generate(prompt, params)
-            try:
+            # Stops generation at the next token when the client has gone.
+            async with aclosing(stream):
                 async for event in stream:
                     update = sequencer.generate_update(event, call.request_id)
                     if update.sequence == 0:
                         self._state.metrics.first_update(update.elapsed_seconds)
                     yield update
-            finally:
-                # Stops generation at the next token when the client has gone.
-                await stream.aclose()
