@@ -345,3 +345,39 @@ async def test_rows_decode_together_on_cuda_in_half_precision(serve, tiny_models
         assert rows / steps > 1
     finally:
         analyzers.close()
+
+
+@pytest.mark.parametrize(
+    ("bounds", "most_rows"),
+    [({"decode_max_rows": 2}, 2.0), ({"decode_max_cache_tokens": 100}, 1.0)],
+)
+async def test_rows_per_step_stay_within_the_row_and_cache_bounds(
+    serve, tiny_models, monkeypatch, bounds, most_rows
+):
+    # A tiny summary row holds at most 64 input + 24 summary positions: 100 fit one row.
+    analyzers = load_analyzers(hub_settings(tiny_models, **bounds))
+    try:
+        summarizer: Any = analyzers.summarizer
+        texts = summary_texts(4)
+        async with serve(analyzers) as srv:
+            with slowed(summarizer.model, monkeypatch):
+                summaries = await asyncio.wait_for(
+                    asyncio.gather(*(summary_of(srv.stub, text) for text in texts)),
+                    GUARD_SECONDS,
+                )
+            name = summarizer.name
+            steps = sample(srv.state, "textstream_decode_rows_per_step_count", model=name)
+            within = sample(
+                srv.state, "textstream_decode_rows_per_step_bucket", model=name, le=str(most_rows)
+            )
+            fewer = sample(
+                srv.state,
+                "textstream_decode_rows_per_step_bucket",
+                model=name,
+                le=str(most_rows - 1),
+            )
+        assert summaries == [solo_summary(analyzers, tiny_models, text) for text in texts]
+        assert within == steps  # never more rows than the bounds allow
+        assert fewer < steps  # and the bound was reached
+    finally:
+        analyzers.close()
