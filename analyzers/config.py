@@ -18,6 +18,9 @@ class ModelSettings(BaseModel):
     profile: Profile = "offline"
     # "auto" picks CUDA when present, else CPU; or "cpu", "cuda", "cuda:N".
     device: str = "auto"
+    # Weights and activations of every torch model: "auto" is float16 on CUDA, bfloat16 on
+    # a CPU with AVX512-BF16 or AMX, float32 elsewhere.
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     # Empty means the profile's default model; any Hugging Face id or local folder replaces it.
     sentiment_model: str = ""
     summary_model: str = ""

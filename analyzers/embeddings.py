@@ -53,6 +53,11 @@ class SentenceEncoder:
             "sentence-embeddings", self._embed_batch, limits, cost=len
         )
 
+    @property
+    def model_dtype(self) -> torch.dtype:
+        dtype: torch.dtype = self._model.dtype
+        return dtype
+
     def encode(self, texts: list[str]) -> list[list[int]]:
         """Model inputs, truncated to the length the encoder was trained on."""
         with self._tokenizer_lock:

@@ -62,7 +62,7 @@ def load_analyzers(settings: ModelSettings) -> Analyzers:
     replaces the profile's default; "vader" and "extractive" name the built-in sentiment and
     summary analyzers. Raises AnalyzerError naming the model that failed and why.
     """
-    where = placement(settings.device)
+    where = placement(settings.device, settings.dtype)
     if not where.is_cuda:
         configure_torch_threads()
     limits = BatchLimits.from_settings(settings)

@@ -25,6 +25,8 @@ def hub_settings(tiny: TinyModels, **overrides: object) -> ModelSettings:
     values: dict[str, object] = {
         "profile": "hub",
         "device": "cpu",
+        # Batched rows are compared with solo runs token for token: the same dtype everywhere.
+        "dtype": "float32",
         "sentiment_model": str(tiny.sentiment),
         "summary_model": str(tiny.summarizer),
         # The hub default en_core_web_sm is not installed here; the packaged copy is.

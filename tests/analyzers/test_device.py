@@ -7,7 +7,7 @@ import torch
 
 from analyzers.base import AnalyzerError
 from analyzers.cpu import available_cpus, configure_torch_threads
-from analyzers.device import dtype_for, placement, resolve_device
+from analyzers.device import cpu_has_fast_bfloat16, dtype_for, placement, resolve_device
 
 no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is present here")
 
@@ -17,10 +17,11 @@ def test_auto_follows_cuda_availability() -> None:
     assert resolve_device("auto").type == expected
 
 
-def test_cpu_runs_in_float32() -> None:
+def test_cpu_runs_in_float32_unless_it_computes_bfloat16_natively() -> None:
     where = placement(" CPU ")
     assert where.device == torch.device("cpu")
-    assert where.dtype == torch.float32
+    assert where.dtype == (torch.bfloat16 if cpu_has_fast_bfloat16() else torch.float32)
+    assert placement("cpu", "float32").dtype == torch.float32
     assert not where.is_cuda
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from analyzers.sections import sections
 from analyzers.sentences import Sentence
 
@@ -25,7 +27,7 @@ def test_every_sentence_lands_in_one_section_in_order() -> None:
     spans = sections(TEXT, found, tokens, limit=35)
     assert spans[0][0] == 0
     assert spans[-1][1] == len(TEXT)
-    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+    for (_, end), (start, _) in itertools.pairwise(spans):
         assert TEXT[end:start] == ". "
     # 120 tokens in sections of at most 35: four of 30, not three full ones and a remainder.
     assert len(spans) == 4
