@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from analyzers.types import EntityMention, GenerationEvent, GenerationParams, SentimentScores
 
@@ -14,15 +14,37 @@ if TYPE_CHECKING:
 
 
 class AnalyzerError(Exception):
-    """A failure whose message is safe to show a user (no stack trace, no request text)."""
+    """A failure whose message is safe to show a user (no stack trace, no request text).
+
+    `kind` names the cause, as the value of the server's ErrorKind (server/events.py) that
+    each transport maps to its status. A plain AnalyzerError is a fault of the model or its
+    code ("failed": INTERNAL, HTTP 500); the subclasses below are the causes a client can
+    act on. Raise the subclass wherever the cause is known.
+    """
+
+    kind: ClassVar[str] = "failed"
 
 
 class OverloadedError(AnalyzerError):
     """The analyzer's queue is full; the caller should retry later."""
 
+    kind = "overloaded"
+
     def __init__(self, message: str, retry_after_seconds: float = 1.0) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
+
+
+class InputRejectedError(AnalyzerError):
+    """The model cannot take this input (over its length limit, say): retrying will not help."""
+
+    kind = "rejected"
+
+
+class StalledError(AnalyzerError):
+    """The model produced nothing for too long and its work was stopped; a later try may do."""
+
+    kind = "stalled"
 
 
 class BoundedQueue(Protocol):

@@ -9,7 +9,7 @@ from typing import Any
 import spacy
 from spacy import glossary
 
-from analyzers.base import AnalyzerError
+from analyzers.base import AnalyzerError, InputRejectedError
 from analyzers.batcher import BatchLimits, MicroBatcher
 from analyzers.failures import model_failures
 from analyzers.types import EntityMention
@@ -40,7 +40,7 @@ class SpacyEntities:
     async def extract(self, text: str) -> list[EntityMention]:
         # Checked here: inside nlp.pipe one over-long text would fail its whole batch.
         if len(text) > self._nlp.max_length:
-            raise AnalyzerError(
+            raise InputRejectedError(
                 f"{self.name}: text of {len(text)} characters is over the "
                 f"{self._nlp.max_length} the entity model accepts"
             )

@@ -10,16 +10,20 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from analyzers.base import AnalyzerError, OverloadedError
-from server.events import ErrorKind
+from server.events import ErrorKind, error_kind
 from server.state import GeneratorMissing, NotReady, Overloaded
 from server.validation import InvalidRequest
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
+# Every ErrorKind's gRPC code, for stage errors and for calls an analyzer failed.
 _KIND_CODES = {
     ErrorKind.FAILED: grpc.StatusCode.INTERNAL,
+    ErrorKind.INTERNAL: grpc.StatusCode.INTERNAL,
     ErrorKind.TIMEOUT: grpc.StatusCode.DEADLINE_EXCEEDED,
     ErrorKind.OVERLOADED: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    ErrorKind.REJECTED: grpc.StatusCode.INVALID_ARGUMENT,
+    ErrorKind.STALLED: grpc.StatusCode.UNAVAILABLE,
 }
 
 
@@ -94,7 +98,9 @@ def failure_status(error: Exception, request_id: str) -> grpc.Status:
     elif isinstance(error, DeadlineExpired):
         status = _plain(grpc.StatusCode.DEADLINE_EXCEEDED, str(error))
     elif isinstance(error, AnalyzerError):
-        status = _plain(grpc.StatusCode.INTERNAL, f"{error} (request id {request_id})")
+        # By cause: input the model cannot take, a stalled model, or a real fault.
+        code = grpc_code_for(error_kind(error))
+        status = _plain(code, f"{error} (request id {request_id})")
     else:
         # A bug: the client gets a request id to quote, never the exception's text.
         status = _plain(grpc.StatusCode.INTERNAL, f"internal error (request id {request_id})")

@@ -36,8 +36,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         "content": {"text/plain": {"schema": {"type": "string"}}},
     },
     429: {"model": api.Problem, "description": "Too many calls in flight; see Retry-After."},
-    500: {"model": api.Problem, "description": "A bug; quote the request id."},
-    503: {"model": api.Problem, "description": "Models loading or server draining; Retry-After."},
+    500: {"model": api.Problem, "description": "A model's failure or a bug; quote the request id."},
+    503: {
+        "model": api.Problem,
+        "description": "Models loading, server draining, or a model stalled; Retry-After.",
+    },
 }
 _STREAM_DOC: dict[int | str, dict[str, Any]] = {
     200: {

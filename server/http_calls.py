@@ -13,6 +13,7 @@ from starlette.datastructures import Headers
 
 from analyzers.base import AnalyzerError, OverloadedError, TextGenerator
 from server.auth import token_matches
+from server.events import ErrorKind, error_kind
 from server.pipeline import Pipeline
 from server.request_ids import request_id as accepted_request_id
 from server.state import GeneratorMissing, NotReady, Overloaded, ServiceState
@@ -22,6 +23,20 @@ log = logging.getLogger(__name__)
 
 # Clients are told to come back after this many seconds while models load or the server drains.
 NOT_READY_RETRY_SECONDS = 1
+
+# Every ErrorKind's HTTP status, for calls an analyzer failed (gRPC's table: server/errors.py).
+_KIND_STATUS = {
+    ErrorKind.FAILED: 500,
+    ErrorKind.INTERNAL: 500,
+    ErrorKind.TIMEOUT: 504,
+    ErrorKind.OVERLOADED: 429,
+    ErrorKind.REJECTED: 422,
+    ErrorKind.STALLED: 503,
+}
+
+
+def http_status_for(kind: ErrorKind) -> int:
+    return _KIND_STATUS[kind]
 
 
 class Unauthenticated(Exception):
@@ -100,7 +115,16 @@ def error_response(error: Exception, call_id: str, method: str) -> JSONResponse:
             # FAILED_PRECONDITION), so 501 rather than 503.
             return _problem(501, str(error), call_id)
         case AnalyzerError():
-            return _problem(500, f"{error} (request id {call_id})", call_id)
+            # By cause: input the model cannot take, a stalled model, or a real fault.
+            status = http_status_for(error_kind(error))
+            message = f"{error} (request id {call_id})"
+            if status == 422:
+                detail = [{"loc": ["body"], "msg": message, "type": "value_error"}]
+                return JSONResponse(
+                    {"detail": detail, "request_id": call_id}, 422, {"x-request-id": call_id}
+                )
+            retry = NOT_READY_RETRY_SECONDS if status == 503 else None
+            return _problem(status, message, call_id, retry)
     # A bug: the log gets the type and request id; the client gets only the request id.
     log.error(
         "call failed",
@@ -140,6 +164,7 @@ class HttpCall:
         """Logs a failure after the 200 was sent; returns the message safe to show."""
         self.outcome = "500"
         if isinstance(error, AnalyzerError):
+            self.outcome = str(http_status_for(error_kind(error)))
             return f"{error} (request id {self.request_id})"
         log.error(
             "call failed",

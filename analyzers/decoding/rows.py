@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 
-from analyzers.base import AnalyzerError
+from analyzers.base import AnalyzerError, StalledError
 from analyzers.types import FinishReason
 
 
@@ -82,7 +82,7 @@ class RowStream:
                         async with asyncio.timeout(self._timeout):
                             item = await self._queue.get()
                     except TimeoutError:
-                        raise AnalyzerError(
+                        raise StalledError(
                             f"{self.label} produced nothing for {self._timeout:g} s and was stopped"
                         ) from None
                 else:
