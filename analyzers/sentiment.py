@@ -76,6 +76,16 @@ class TransformerSentiment:
         self._labels = labels_from_config(self._model.config.id2label, source)
         self._max_tokens = input_limit(self._tokenizer, self._model.config)
         self._pad_id = pad_id_of(self._tokenizer)
+        # Chunks are tokenized on the tokenizer's own thread, as many as are waiting in one
+        # call, never on the event loop; the model's batcher then gets each chunk's exact
+        # token count as its cost. No wait: a batch forms from what has queued meanwhile.
+        self._tokenizing: MicroBatcher[str, list[int]] = MicroBatcher(
+            "sentiment-tokenizer",
+            self._encode_batch,
+            max_batch_size=limits.max_batch_size,
+            max_wait_ms=0,
+            max_queued_items=limits.max_queued_items,
+        )
         self._batcher: MicroBatcher[list[int], SentimentScores] = MicroBatcher.with_limits(
             "sentiment", self._classify_batch, limits, cost=len
         )
@@ -91,19 +101,20 @@ class TransformerSentiment:
 
     async def classify(self, chunk: str) -> SentimentScores:
         with model_failures(self.name):
-            # Tokenizing here (fast, Rust) gives the batcher each item's token cost.
-            return await self._batcher.submit(self._encode(chunk))
+            ids = await self._tokenizing.submit(chunk)
+            return await self._batcher.submit(ids)
 
     def warm(self) -> None:
-        self._batcher.run_now([self._encode(WARM_UP_TEXT)])
+        self._batcher.run_now(self._encode_batch([WARM_UP_TEXT]))
 
     def close(self) -> None:
+        self._tokenizing.close()
         self._batcher.close()
 
-    def _encode(self, chunk: str) -> list[int]:
+    def _encode_batch(self, chunks: list[str]) -> list[list[int]]:
         # Truncated to what the model's positions hold, so a long chunk never crashes it.
-        encoded = self._tokenizer(chunk, truncation=True, max_length=self._max_tokens)
-        ids: list[int] = encoded["input_ids"]
+        encoded = self._tokenizer(chunks, truncation=True, max_length=self._max_tokens)
+        ids: list[list[int]] = encoded["input_ids"]
         return ids
 
     def _classify_batch(self, batch: list[list[int]]) -> list[SentimentScores]:
