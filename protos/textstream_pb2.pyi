@@ -7,6 +7,13 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class OffsetUnit(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    OFFSET_UNIT_UNSPECIFIED: _ClassVar[OffsetUnit]
+    OFFSET_UNIT_CODE_POINT: _ClassVar[OffsetUnit]
+    OFFSET_UNIT_UTF16: _ClassVar[OffsetUnit]
+    OFFSET_UNIT_UTF8: _ClassVar[OffsetUnit]
+
 class Stage(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     STAGE_UNSPECIFIED: _ClassVar[Stage]
@@ -28,6 +35,10 @@ class FinishReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FINISH_REASON_LENGTH: _ClassVar[FinishReason]
     FINISH_REASON_STOP: _ClassVar[FinishReason]
     FINISH_REASON_EOS: _ClassVar[FinishReason]
+OFFSET_UNIT_UNSPECIFIED: OffsetUnit
+OFFSET_UNIT_CODE_POINT: OffsetUnit
+OFFSET_UNIT_UTF16: OffsetUnit
+OFFSET_UNIT_UTF8: OffsetUnit
 STAGE_UNSPECIFIED: Stage
 STAGE_CHUNKING: Stage
 STAGE_SENTIMENT: Stage
@@ -43,18 +54,20 @@ FINISH_REASON_STOP: FinishReason
 FINISH_REASON_EOS: FinishReason
 
 class ProcessRequest(_message.Message):
-    __slots__ = ("text", "include_sentiment", "include_summary", "include_entities", "chunk_size")
+    __slots__ = ("text", "include_sentiment", "include_summary", "include_entities", "chunk_size", "offset_unit")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_SENTIMENT_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_SUMMARY_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_ENTITIES_FIELD_NUMBER: _ClassVar[int]
     CHUNK_SIZE_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_UNIT_FIELD_NUMBER: _ClassVar[int]
     text: str
     include_sentiment: bool
     include_summary: bool
     include_entities: bool
     chunk_size: int
-    def __init__(self, text: _Optional[str] = ..., include_sentiment: _Optional[bool] = ..., include_summary: _Optional[bool] = ..., include_entities: _Optional[bool] = ..., chunk_size: _Optional[int] = ...) -> None: ...
+    offset_unit: OffsetUnit
+    def __init__(self, text: _Optional[str] = ..., include_sentiment: _Optional[bool] = ..., include_summary: _Optional[bool] = ..., include_entities: _Optional[bool] = ..., chunk_size: _Optional[int] = ..., offset_unit: _Optional[_Union[OffsetUnit, str]] = ...) -> None: ...
 
 class StageUpdate(_message.Message):
     __slots__ = ("sequence", "elapsed_seconds", "started", "chunked", "stage_started", "sentiment_progress", "sentiment", "summary_delta", "summary", "entities", "stage_skipped", "stage_error", "completed")

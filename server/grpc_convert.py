@@ -17,6 +17,7 @@ from analyzers.types import (
 from protos import textstream_pb2 as pb
 from server import events as ev
 from server.errors import grpc_code_for
+from server.offsets import CODE_POINTS, Offsets, OffsetUnit
 
 _STAGES = {
     ev.Stage.CHUNKING: pb.STAGE_CHUNKING,
@@ -29,6 +30,13 @@ _LABELS = {
     SentimentLabel.NEUTRAL: pb.SENTIMENT_LABEL_NEUTRAL,
     SentimentLabel.POSITIVE: pb.SENTIMENT_LABEL_POSITIVE,
 }
+# OFFSET_UNIT_UNSPECIFIED (a request that does not set the field) means code points.
+_OFFSET_UNITS: dict[int, OffsetUnit] = {
+    pb.OFFSET_UNIT_UNSPECIFIED: OffsetUnit.CODE_POINT,
+    pb.OFFSET_UNIT_CODE_POINT: OffsetUnit.CODE_POINT,
+    pb.OFFSET_UNIT_UTF16: OffsetUnit.UTF16,
+    pb.OFFSET_UNIT_UTF8: OffsetUnit.UTF8,
+}
 _FINISH = {
     FinishReason.LENGTH: pb.FINISH_REASON_LENGTH,
     FinishReason.STOP: pb.FINISH_REASON_STOP,
@@ -40,49 +48,61 @@ def stage_pb(stage: ev.Stage) -> pb.Stage:
     return _STAGES[stage]
 
 
+def offset_unit(value: int) -> OffsetUnit | int:
+    """The OffsetUnit a request's offset_unit names, or the number itself when it names none
+    (validation rejects it)."""
+    return _OFFSET_UNITS.get(value, value)
+
+
+def _span(start: int, end: int, offsets: Offsets) -> pb.Span:
+    start, end = offsets.span(start, end)
+    return pb.Span(start=start, end=end)
+
+
 def _scores(scores: SentimentScores) -> list[pb.ClassScore]:
     return [
         pb.ClassScore(label=_LABELS[label], score=value) for label, value in scores.scores.items()
     ]
 
 
-def chunk_pb(chunk: ev.ChunkResult) -> pb.ChunkSentiment:
+def chunk_pb(chunk: ev.ChunkResult, offsets: Offsets) -> pb.ChunkSentiment:
     return pb.ChunkSentiment(
         chunk_index=chunk.index,
         label=_LABELS[chunk.sentiment.label],
         confidence=chunk.sentiment.confidence,
         scores=_scores(chunk.sentiment),
-        span=pb.Span(start=chunk.start, end=chunk.end),
+        span=_span(chunk.start, chunk.end, offsets),
     )
 
 
-def sentiment_pb(event: ev.SentimentComplete) -> pb.SentimentResult:
+def sentiment_pb(event: ev.SentimentComplete, offsets: Offsets) -> pb.SentimentResult:
     return pb.SentimentResult(
         label=_LABELS[event.overall.label],
         confidence=event.overall.confidence,
         scores=_scores(event.overall),
-        chunks=[chunk_pb(chunk) for chunk in event.chunks],
+        chunks=[chunk_pb(chunk, offsets) for chunk in event.chunks],
         positive_chunks=event.count(SentimentLabel.POSITIVE),
         neutral_chunks=event.count(SentimentLabel.NEUTRAL),
         negative_chunks=event.count(SentimentLabel.NEGATIVE),
     )
 
 
-def _entity(entity: EntityMention) -> pb.Entity:
+def _entity(entity: EntityMention, offsets: Offsets) -> pb.Entity:
+    start, end = offsets.span(entity.start, entity.end)
     return pb.Entity(
         text=entity.text,
         label=entity.label,
         description=entity.description,
-        start=entity.start,
-        end=entity.end,
+        start=start,
+        end=end,
     )
 
 
-def entities_pb(event: ev.EntitiesComplete) -> pb.EntitiesResult:
+def entities_pb(event: ev.EntitiesComplete, offsets: Offsets) -> pb.EntitiesResult:
     return pb.EntitiesResult(
-        entities=[_entity(entity) for entity in event.entities],
+        entities=[_entity(entity, offsets) for entity in event.entities],
         by_label={
-            label: pb.EntityList(entities=[_entity(entity) for entity in group])
+            label: pb.EntityList(entities=[_entity(entity, offsets) for entity in group])
             for label, group in event.by_label().items()
         },
         total=len(event.entities),
@@ -103,8 +123,9 @@ def _timings(stage_seconds: tuple[tuple[ev.Stage, float], ...]) -> list[pb.Stage
     return [pb.StageTiming(stage=stage_pb(stage), seconds=secs) for stage, secs in stage_seconds]
 
 
-def update_fields(event: ev.Event) -> dict[str, object]:
-    """The oneof case of StageUpdate for one event, as constructor keyword arguments."""
+def update_fields(event: ev.Event, offsets: Offsets) -> dict[str, object]:
+    """The oneof case of StageUpdate for one event, as constructor keyword arguments, with
+    its offsets converted by offsets."""
     match event:
         case ev.Started():
             stages = [stage_pb(stage) for stage in event.stages]
@@ -114,7 +135,7 @@ def update_fields(event: ev.Event) -> dict[str, object]:
                 )
             }
         case ev.Chunked():
-            spans = [pb.Span(start=start, end=end) for start, end in event.spans]
+            spans = [_span(start, end, offsets) for start, end in event.spans]
             return {"chunked": pb.Chunked(chunk_count=len(spans), spans=spans)}
         case ev.StageStarted():
             return {"stage_started": pb.StageStarted(stage=stage_pb(event.stage))}
@@ -124,11 +145,11 @@ def update_fields(event: ev.Event) -> dict[str, object]:
                     chunk_index=event.chunk.index,
                     chunk_count=event.chunk_count,
                     progress=event.progress,
-                    chunk=chunk_pb(event.chunk),
+                    chunk=chunk_pb(event.chunk, offsets),
                 )
             }
         case ev.SentimentComplete():
-            return {"sentiment": sentiment_pb(event)}
+            return {"sentiment": sentiment_pb(event, offsets)}
         case ev.SummaryDelta():
             return {"summary_delta": pb.SummaryDelta(text=event.text)}
         case ev.SummaryComplete():
@@ -138,7 +159,7 @@ def update_fields(event: ev.Event) -> dict[str, object]:
                 )
             }
         case ev.EntitiesComplete():
-            return {"entities": entities_pb(event)}
+            return {"entities": entities_pb(event, offsets)}
         case ev.StageSkipped():
             return {
                 "stage_skipped": pb.StageSkipped(stage=stage_pb(event.stage), reason=event.reason)
@@ -156,10 +177,12 @@ def update_fields(event: ev.Event) -> dict[str, object]:
 
 
 class UpdateSequencer:
-    """Numbers updates 0, 1, 2, ... and stamps the time since the request arrived."""
+    """Numbers updates 0, 1, 2, ... and stamps the time since the request arrived; offsets
+    converts the offsets of StageUpdates to the request's unit."""
 
-    def __init__(self, started_at: float) -> None:
+    def __init__(self, started_at: float, offsets: Offsets = CODE_POINTS) -> None:
         self._started_at = started_at
+        self._offsets = offsets
         self._next = 0
 
     def _stamp(self) -> tuple[int, float]:
@@ -168,7 +191,8 @@ class UpdateSequencer:
 
     def stage_update(self, event: ev.Event) -> pb.StageUpdate:
         sequence, elapsed = self._stamp()
-        return pb.StageUpdate(sequence=sequence, elapsed_seconds=elapsed, **update_fields(event))  # type: ignore[arg-type]
+        fields = update_fields(event, self._offsets)
+        return pb.StageUpdate(sequence=sequence, elapsed_seconds=elapsed, **fields)  # type: ignore[arg-type]
 
     def generate_update(self, event: GenerationEvent, request_id: str) -> pb.GenerateUpdate:
         sequence, elapsed = self._stamp()
@@ -200,20 +224,22 @@ class UpdateSequencer:
 
 
 class ResponseCollector:
-    """Folds a stream's events into the ProcessResponse of the unary Process call."""
+    """Folds a stream's events into the ProcessResponse of the unary Process call, its
+    offsets converted by offsets."""
 
-    def __init__(self, request_id: str) -> None:
+    def __init__(self, request_id: str, offsets: Offsets) -> None:
         self.response = pb.ProcessResponse(request_id=request_id)
+        self._offsets = offsets
 
     def add(self, event: ev.Event) -> None:
         match event:
             case ev.SentimentComplete():
-                self.response.sentiment.CopyFrom(sentiment_pb(event))
+                self.response.sentiment.CopyFrom(sentiment_pb(event, self._offsets))
             case ev.SummaryComplete():
                 self.response.summary.text = event.text
                 self.response.summary.compression_ratio = event.compression_ratio
             case ev.EntitiesComplete():
-                self.response.entities.CopyFrom(entities_pb(event))
+                self.response.entities.CopyFrom(entities_pb(event, self._offsets))
             case ev.StageFailed():
                 self.response.errors.append(stage_error_pb(event))
             case ev.StageSkipped():

@@ -20,10 +20,11 @@ from server.events import AnalysisRequest, Event
 from server.http_calls import HttpCall, check_token, decodable, request_id
 from server.http_convert import BatchCollector, SeedEvents, ndjson_line
 from server.http_stream import LiveStream, unless_disconnected
+from server.offsets import Offsets, OffsetUnit
 from server.pipeline import Pipeline
 from server.settings import Settings
 from server.state import ServiceState
-from server.validation import validate_analysis, validate_generation
+from server.validation import validate_generation, validate_process
 
 STATIC = Path(__file__).parent / "static"
 NDJSON = "application/x-ndjson"
@@ -121,14 +122,14 @@ def create_http_app(state: ServiceState) -> FastAPI:
         call = HttpCall(state, _method(request.url.path), request_id(request.headers))
         try:
             check_token(request.headers, tokens)
-            analysis = _analysis(settings, body)
+            analysis, offsets = _analysis(settings, body)
             started_at, pipeline = await call.admit()
             events = _events(pipeline, analysis, call.request_id, started_at)
             # The first event comes before the 200, so a failure to start is still a status.
             first = await anext(events)
         except Exception as error:
             return await call.fail(error)
-        lines = _ndjson(first, events, SeedEvents(started_at), call, started_at)
+        lines = _ndjson(first, events, SeedEvents(started_at, offsets), call, started_at)
         return LiveStream(lines, NDJSON, call, {"x-request-id": call.request_id})
 
     @app.post("/process-batch", response_model=api.BatchResponse, responses=_ERRORS)
@@ -137,9 +138,9 @@ def create_http_app(state: ServiceState) -> FastAPI:
         call = HttpCall(state, _method(request.url.path), request_id(request.headers))
         try:
             check_token(request.headers, tokens)
-            analysis = _analysis(settings, body)
+            analysis, offsets = _analysis(settings, body)
             started_at, pipeline = await call.admit()
-            collector = BatchCollector(call.request_id)
+            collector = BatchCollector(call.request_id, offsets)
             events = _events(pipeline, analysis, call.request_id, started_at)
             finished = await unless_disconnected(_collect(events, collector), request.receive)
         except Exception as error:
@@ -199,17 +200,19 @@ def create_http_app(state: ServiceState) -> FastAPI:
     return app
 
 
-def _analysis(settings: Settings, body: api.ProcessRequest) -> AnalysisRequest:
-    analysis = validate_analysis(
+def _analysis(settings: Settings, body: api.ProcessRequest) -> tuple[AnalysisRequest, Offsets]:
+    analysis, unit = validate_process(
         settings,
         body.text,
         include_sentiment=body.include_sentiment,
         include_summary=body.include_summary,
         include_entities=body.include_entities,
         chunk_size=body.chunk_size,
+        offset_unit=None if body.offset_unit is None else OffsetUnit(body.offset_unit),
     )
     decodable("text", analysis.text)
-    return analysis
+    # The response's offsets in the unit the client asked for, from one table per text.
+    return analysis, Offsets(analysis.text, unit)
 
 
 def _events(

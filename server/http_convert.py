@@ -8,6 +8,7 @@ from typing import Any
 
 from analyzers.types import EntityMention, SentimentLabel, SentimentScores
 from server import events as ev
+from server.offsets import Offsets
 
 Json = dict[str, Any]
 
@@ -31,25 +32,27 @@ def _scores(scores: SentimentScores) -> dict[str, float]:
     return {label.value: value for label, value in scores.scores.items()}
 
 
-def chunk_json(chunk: ev.ChunkResult) -> Json:
+def chunk_json(chunk: ev.ChunkResult, offsets: Offsets) -> Json:
     """The seed's chunk_result (chunk numbered from 1), with the span and class scores."""
+    start, end = offsets.span(chunk.start, chunk.end)
     return {
         "chunk": chunk.index + 1,
         "sentiment": chunk.sentiment.label.value,
         "confidence": chunk.sentiment.confidence,
-        "start": chunk.start,
-        "end": chunk.end,
+        "start": start,
+        "end": end,
         "scores": _scores(chunk.sentiment),
     }
 
 
-def entity_json(entity: EntityMention) -> Json:
+def entity_json(entity: EntityMention, offsets: Offsets) -> Json:
+    start, end = offsets.span(entity.start, entity.end)
     return {
         "text": entity.text,
         "label": entity.label,
         "description": entity.description,
-        "start": entity.start,
-        "end": entity.end,
+        "start": start,
+        "end": end,
     }
 
 
@@ -75,10 +78,12 @@ def ndjson_line(body: Json) -> bytes:
 
 
 class SeedEvents:
-    """One stream's events as the seed's status objects, numbered and timed like StageUpdate."""
+    """One stream's events as the seed's status objects, numbered and timed like StageUpdate,
+    their offsets converted by offsets."""
 
-    def __init__(self, started_at: float) -> None:
+    def __init__(self, started_at: float, offsets: Offsets) -> None:
         self._started_at = started_at
+        self._offsets = offsets
         self._sequence = 0
         self._summary = ""
 
@@ -119,10 +124,13 @@ class SeedEvents:
                     "status": "chunked",
                     "message": f"Split into {len(event.spans)} chunks",
                     "chunks": len(event.spans),
-                    "spans": [{"start": start, "end": end} for start, end in event.spans],
+                    "spans": [
+                        dict(zip(("start", "end"), self._offsets.span(start, end), strict=True))
+                        for start, end in event.spans
+                    ],
                 }
             case ev.SentimentProgress():
-                result = chunk_json(event.chunk)
+                result = chunk_json(event.chunk, self._offsets)
                 return {
                     "status": "sentiment_progress",
                     "message": f"Chunk {result['chunk']} of {event.chunk_count}: "
@@ -138,7 +146,9 @@ class SeedEvents:
                     "overall_sentiment": event.overall.label.value,
                     "confidence": event.overall.confidence,
                     "scores": _scores(event.overall),
-                    "chunk_sentiments": [chunk_json(chunk) for chunk in event.chunks],
+                    "chunk_sentiments": [
+                        chunk_json(chunk, self._offsets) for chunk in event.chunks
+                    ],
                     **_counts(event),
                 }
             case ev.SummaryDelta():
@@ -161,9 +171,9 @@ class SeedEvents:
                 return {
                     "status": "entities_complete",
                     "message": f"Found {len(event.entities)} entities",
-                    "entities": [entity_json(entity) for entity in event.entities],
+                    "entities": [entity_json(entity, self._offsets) for entity in event.entities],
                     "entity_types": {
-                        label: [entity_json(entity) for entity in group]
+                        label: [entity_json(entity, self._offsets) for entity in group]
                         for label, group in event.by_label().items()
                     },
                     "total_entities": len(event.entities),
@@ -192,10 +202,12 @@ class SeedEvents:
 
 
 class BatchCollector:
-    """Folds a stream's events into the seed's /process-batch result."""
+    """Folds a stream's events into the seed's /process-batch result, its offsets converted
+    by offsets."""
 
-    def __init__(self, request_id: str) -> None:
+    def __init__(self, request_id: str, offsets: Offsets) -> None:
         self.body: Json = {"request_id": request_id, "errors": [], "skipped": []}
+        self._offsets = offsets
 
     def add(self, event: ev.Event) -> None:
         match event:
@@ -210,7 +222,9 @@ class BatchCollector:
                 self.body["summary"] = event.text
                 self.body["compression_ratio"] = event.compression_ratio
             case ev.EntitiesComplete():
-                self.body["entities"] = [entity_json(entity) for entity in event.entities]
+                self.body["entities"] = [
+                    entity_json(entity, self._offsets) for entity in event.entities
+                ]
             case ev.StageFailed():
                 self.body["errors"].append(_failure(event))
             case ev.StageSkipped():

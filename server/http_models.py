@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -44,6 +44,14 @@ class ProcessRequest(BaseModel):
     )
     include_entities: bool | None = Field(None, description="Named entities with offsets.")
     chunk_size: JsonInt | None = Field(None, description="Characters per sentiment chunk.")
+    offset_unit: Literal["code_point", "utf16", "utf8"] | None = Field(
+        None,
+        description=(
+            "What every offset in the response (chunk spans, entity start and end) counts: "
+            "code points (the default), UTF-16 code units (JavaScript string indices) or "
+            "UTF-8 bytes."
+        ),
+    )
 
 
 class GenerateRequest(BaseModel):
@@ -172,6 +180,7 @@ def document_bounds(openapi: dict[str, Any], settings: Settings) -> dict[str, An
         maximum=settings.max_chunk_size,
         default=defaults.chunk_size,
     )
+    process["offset_unit"]["default"] = "code_point"
     generate = schemas["GenerateRequest"]["properties"]
     generate["prompt"].update(minLength=1, maxLength=settings.max_prompt_chars, pattern=r"\S")
     generate["max_new_tokens"].update(

@@ -23,7 +23,8 @@ from server.errors import (
     failure_status,
 )
 from server.events import AnalysisRequest
-from server.grpc_convert import ResponseCollector, UpdateSequencer
+from server.grpc_convert import ResponseCollector, UpdateSequencer, offset_unit
+from server.offsets import Offsets
 from server.pipeline import Pipeline
 from server.registration import Undecodable
 from server.request_ids import request_id as accepted_request_id
@@ -31,8 +32,8 @@ from server.state import ServiceState
 from server.validation import (
     FieldViolation,
     InvalidRequest,
-    validate_analysis,
     validate_generation,
+    validate_process,
 )
 
 log = logging.getLogger(__name__)
@@ -137,17 +138,22 @@ class TextProcessorServicer:
                 },
             )
 
-    def _analysis_request(self, request: pb.ProcessRequest | Undecodable) -> AnalysisRequest:
+    def _analysis_request(
+        self, request: pb.ProcessRequest | Undecodable
+    ) -> tuple[AnalysisRequest, Offsets]:
         if isinstance(request, Undecodable):
             raise _undecodable(request)
-        return validate_analysis(
+        analysis, unit = validate_process(
             self._settings,
             request.text,
             include_sentiment=_optional(request, "include_sentiment"),  # type: ignore[arg-type]
             include_summary=_optional(request, "include_summary"),  # type: ignore[arg-type]
             include_entities=_optional(request, "include_entities"),  # type: ignore[arg-type]
             chunk_size=_optional(request, "chunk_size"),  # type: ignore[arg-type]
+            offset_unit=offset_unit(request.offset_unit),
         )
+        # The response's offsets in the unit the client asked for, from one table per text.
+        return analysis, Offsets(analysis.text, unit)
 
     def _generation_request(
         self, request: pb.GenerateRequest | Undecodable
@@ -169,11 +175,12 @@ class TextProcessorServicer:
     ) -> AsyncIterator[pb.StageUpdate]:
         validate = functools.partial(self._analysis_request, request)
         async with self._serving(context, "ProcessStream", validate) as call:
-            sequencer = UpdateSequencer(call.started_at)
+            analysis, offsets = call.request
+            sequencer = UpdateSequencer(call.started_at, offsets)
             # Closed here, inside the call, whichever way it ends: grpc leaves a handler that
             # was cancelled mid-write suspended at its yield, and the stages would run on
             # until the pipeline's stream was garbage-collected.
-            events = call.pipeline.run(call.request, call.request_id, call.started_at)
+            events = call.pipeline.run(analysis, call.request_id, call.started_at)
             async with aclosing(events):
                 async for event in events:
                     update = sequencer.stage_update(event)
@@ -186,8 +193,9 @@ class TextProcessorServicer:
     ) -> pb.ProcessResponse:
         validate = functools.partial(self._analysis_request, request)
         async with self._serving(context, "Process", validate) as call:
-            collector = ResponseCollector(call.request_id)
-            events = call.pipeline.run(call.request, call.request_id, call.started_at)
+            analysis, offsets = call.request
+            collector = ResponseCollector(call.request_id, offsets)
+            events = call.pipeline.run(analysis, call.request_id, call.started_at)
             async with aclosing(events):
                 async for event in events:
                     collector.add(event)

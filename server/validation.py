@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from analyzers.types import GenerationParams
 from server.events import AnalysisRequest
+from server.offsets import OffsetUnit
 from server.settings import Settings
 
 MAX_STOP_STRINGS = 8
@@ -62,6 +63,43 @@ def validate_analysis(
         include_entities=False if include_entities is None else include_entities,
         chunk_size=size,
     )
+
+
+def validate_process(
+    settings: Settings,
+    text: str,
+    include_sentiment: bool | None = None,
+    include_summary: bool | None = None,
+    include_entities: bool | None = None,
+    chunk_size: int | None = None,
+    offset_unit: OffsetUnit | int | None = None,
+) -> tuple[AnalysisRequest, OffsetUnit]:
+    """validate_analysis, and the unit of the response's offsets (None: code points).
+
+    An int offset_unit is a wire value that names no unit (an enum number from a newer or
+    garbled client): a violation beside any other field's, so the client learns every one.
+    """
+    violations = []
+    if isinstance(offset_unit, OffsetUnit):
+        unit = offset_unit
+    else:
+        unit = OffsetUnit.CODE_POINT
+        if offset_unit is not None:
+            violations.append(
+                FieldViolation(
+                    "offset_unit",
+                    f"unknown offset unit {offset_unit}: must be code points, UTF-16 or UTF-8",
+                )
+            )
+    try:
+        analysis = validate_analysis(
+            settings, text, include_sentiment, include_summary, include_entities, chunk_size
+        )
+    except InvalidRequest as invalid:
+        raise InvalidRequest(invalid.violations + violations) from None
+    if violations:
+        raise InvalidRequest(violations)
+    return analysis, unit
 
 
 def validate_generation(
