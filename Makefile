@@ -55,5 +55,5 @@ bench-hub: $(STAMP)
 	$(BIN)/python -m bench.hub
 
 clean:
-	rm -rf $(VENV) .tools build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis test-output bench/results
+	rm -rf $(VENV) .tools build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis test-output bench/results examples/node/node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -4,16 +4,24 @@
 bash -o pipefail, with the venv's bin folder on PATH and `localhost:50051` replaced by the
 test server's address (TEXTSTREAM_TARGET points there too). Skipped, by this rule only:
 commands whose first word is `make`, and `textstream serve ...` (they install or start a
-server). `python` blocks are run as scripts with the same substitution. Other blocks
-(`console`, `toml`, ...) are not run.
+server). `python` blocks are run as scripts with the same substitution. `js` blocks are run
+with node, from the repository root, against examples/node's packages (installed here with
+`npm ci` from its package-lock.json when missing or stale); without node or npm they are
+skipped, except in CI (CI=true), where that fails. Other blocks (`console`, `toml`, ...) are
+not run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import hashlib
+import os
 import re
 import shutil
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -64,6 +72,10 @@ def skipped(command: str) -> bool:
 
 SH_COMMANDS = [c for block in blocks("sh") for c in commands(block) if not skipped(c)]
 PYTHON_BLOCKS = blocks("python")
+JS_BLOCKS = blocks("js")
+NODE_EXAMPLE = ROOT / "examples" / "node"
+# What the Node.js example must print: its entities sliced right, and the decoded BadRequest.
+JS_EXPECTED = ["ORG Acme", "ORG Berlin", "completed in", "INVALID_ARGUMENT text: must be at least"]
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +91,46 @@ def bin_path(tmp_path_factory: pytest.TempPathFactory) -> str:
     return ":".join(folders)
 
 
-async def run(args: list[str], target: str, bin_path: str) -> tuple[int, str, str]:
-    env = cli_env(TEXTSTREAM_TARGET=target)
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+def _npm_ci(folder: Path) -> Path:
+    """folder/node_modules, installed by `npm ci` unless it already matches the lock file."""
+    lock = folder / "package-lock.json"
+    modules = folder / "node_modules"
+    stamp = modules / ".textstream-installed"
+    digest = hashlib.sha256((folder / "package.json").read_bytes() + lock.read_bytes()).hexdigest()
+    # One install at a time across processes (npm ci empties node_modules first); npm ci
+    # never writes the lock file, so it can carry the lock.
+    with lock.open("rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        if not stamp.exists() or stamp.read_text() != digest:
+            args = ["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"]
+            done = subprocess.run(
+                args, cwd=folder, capture_output=True, text=True, timeout=600, check=False
+            )
+            assert done.returncode == 0, f"npm ci in {folder} failed:\n{done.stdout}{done.stderr}"
+            stamp.write_text(digest)
+    return modules
+
+
+@pytest.fixture(scope="module")
+def node_modules() -> Path:
+    """examples/node/node_modules for the README's js blocks (skip without node, but not in CI)."""
+    missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
+    if missing:
+        reason = f"{' and '.join(missing)} not installed (Debian: apt-get install nodejs npm)"
+        if in_ci():
+            pytest.fail(f"{reason}: CI must run the README's Node.js example")
+        pytest.skip(reason)
+    return _npm_ci(NODE_EXAMPLE)
+
+
+async def run(
+    args: list[str], target: str, bin_path: str, **extra_env: str
+) -> tuple[int, str, str]:
+    env = cli_env(TEXTSTREAM_TARGET=target, **extra_env)
     env["PATH"] = f"{bin_path}:{env['PATH']}"
     proc = await asyncio.create_subprocess_exec(
         *args,
@@ -98,6 +148,12 @@ def test_readme_has_every_recipe():
     for pattern, _ in EXPECTED:
         assert any(re.search(pattern, c, re.MULTILINE) for c in SH_COMMANDS), pattern
     assert len(PYTHON_BLOCKS) >= 2
+    # The Node.js example: the loader options that work, UTF-16 offsets, the rich error model.
+    assert len(JS_BLOCKS) >= 1
+    example = "".join(JS_BLOCKS)
+    needed = ("keepCase", "longs", "enums", "defaults", "oneofs", "OFFSET_UNIT_UTF16")
+    for word in (*needed, "substring", "grpc-status-details-bin"):
+        assert word in example, word
     # The first commands in the file are still `make run` and `make test`.
     first = commands(blocks("sh")[0])
     assert [c.split("#")[0].strip() for c in first[:2]] == ["make run", "make test"]
@@ -128,3 +184,18 @@ async def test_readme_python_example(serve, bin_path, index):
     assert out.strip()
     if "process_stream" in PYTHON_BLOCKS[index]:
         assert "completed" in out or "100%" in out
+
+
+@pytest.mark.parametrize("index", range(len(JS_BLOCKS)))
+async def test_readme_js_example(serve, node_modules, tmp_path, index):
+    # Written outside the repository (no package.json above it: CommonJS); NODE_PATH finds the
+    # packages as they would be found from examples/node, and the cwd the .proto.
+    script = tmp_path / "client.js"
+    async with serve(word_analyzers()) as srv:
+        script.write_text(JS_BLOCKS[index].replace(ADDRESS, srv.target), encoding="utf-8")
+        code, out, err = await run(
+            ["node", str(script)], srv.target, str(BIN), NODE_PATH=str(node_modules)
+        )
+    assert code == 0, f"stdout: {out}\nstderr: {err}"
+    for shown in JS_EXPECTED:
+        assert shown in out, f"{shown!r} not in {out}"
