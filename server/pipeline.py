@@ -7,12 +7,12 @@ import collections
 import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 
 from opentelemetry import trace
 
-from analyzers.base import AnalyzerError, Analyzers, OverloadedError
+from analyzers.base import AnalyzerError, Analyzers
 from analyzers.types import SentimentScores
 from server.aggregate import overall_sentiment
 from server.chunking import chunk_spans
@@ -33,6 +33,7 @@ from server.events import (
     Started,
     SummaryComplete,
     SummaryDelta,
+    error_kind,
 )
 
 log = logging.getLogger(__name__)
@@ -106,8 +107,11 @@ class Pipeline:
                 f"{self._limits.summary_min_text_chars} are summarised",
             )
 
-        async for event in self._merge(stage_runners, timings, request_id):
-            yield event
+        # Closed here, not when garbage-collected: a call that ends early stops its stage
+        # tasks before its slot is freed.
+        async with contextlib.aclosing(self._merge(stage_runners, timings, request_id)) as merged:
+            async for event in merged:
+                yield event
         yield Completed(
             total_seconds=time.monotonic() - started_at,
             stage_seconds=tuple(timings.items()),
@@ -120,7 +124,7 @@ class Pipeline:
 
     async def _merge(
         self, runners: dict[Stage, StageEvents], timings: dict[Stage, float], request_id: str
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncGenerator[Event, None]:
         # Bounded: a client that stops reading pauses its stages instead of growing memory.
         queue: asyncio.Queue[Event | _StageDone] = asyncio.Queue(
             maxsize=self._limits.stream_buffer_updates
@@ -166,10 +170,9 @@ class Pipeline:
                 ErrorKind.TIMEOUT,
                 f"{stage.value} did not finish within {self._limits.stage_timeout_seconds:g}s",
             )
-        except OverloadedError as error:
-            failure = StageFailed(stage, ErrorKind.OVERLOADED, str(error))
         except AnalyzerError as error:
-            failure = StageFailed(stage, ErrorKind.FAILED, str(error))
+            # Overload, rejected input, a stalled model or a fault: the error says which.
+            failure = StageFailed(stage, error_kind(error), str(error))
         except Exception as error:
             # A bug: the log gets the type, the client a request id to quote; neither the text.
             log.error(
@@ -179,7 +182,7 @@ class Pipeline:
             )
             failure = StageFailed(
                 stage,
-                ErrorKind.FAILED,
+                ErrorKind.INTERNAL,
                 f"internal error in the {stage.value} stage (request id {request_id})",
             )
         finally:

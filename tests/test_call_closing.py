@@ -14,8 +14,6 @@ import time
 from collections.abc import AsyncGenerator
 from typing import Any
 
-import pytest
-
 from analyzers.types import EntityMention
 from protos import textstream_pb2 as pb
 from tests.doubles import word_analyzers
@@ -127,11 +125,6 @@ async def test_process_cancelled_stops_its_stages(serve, monkeypatch):
             entities.release.set()
 
 
-@pytest.mark.xfail(
-    reason="server/pipeline.py Pipeline.run iterates self._merge(...) without aclosing, so "
-    "the stage tasks are cancelled a loop turn after the call has ended (issue 12, item 9)",
-    strict=True,
-)
 async def test_the_slot_is_freed_only_after_the_model_work_stopped(serve, monkeypatch):
     summarizer, entities = FloodingSummarizer(), HeldEntities()
     async with serve(word_analyzers(summarizer=summarizer, entities=entities)) as srv:

@@ -72,11 +72,6 @@ async def test_text_over_the_entity_models_limit_is_rejected_input(offline, monk
         await offline.entities.extract(REVIEW)
 
 
-@pytest.mark.xfail(
-    reason="server/pipeline.py _drive maps every AnalyzerError to ErrorKind.FAILED; it must "
-    "read error_kind(error) (issue 12, item 5)",
-    strict=True,
-)
 async def test_text_over_the_entity_models_limit_is_a_rejected_stage(offline, monkeypatch):
     monkeypatch.setattr(offline.entities._nlp, "max_length", 50)
     analyzers = word_analyzers(entities=offline.entities)
