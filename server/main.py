@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
+import threading
 from collections.abc import Callable
 
 from analyzers.base import Analyzers
@@ -17,6 +19,9 @@ from server.state import ServiceState
 from server.tracing import tracer_provider_for
 
 log = logging.getLogger(__name__)
+
+# After the last call in flight has ended: time for its final status to go out.
+_FINAL_WRITES_SECONDS = 1.0
 
 Loader = Callable[[ModelSettings], Analyzers]
 
@@ -33,7 +38,7 @@ async def _load_models(state: ServiceState, loader: Loader) -> None:
     models = state.settings.models
     log.info("loading models", extra={"profile": models.profile, "device": models.device})
     try:
-        analyzers = await asyncio.to_thread(loader, models)
+        analyzers = await _on_daemon_thread(loader, models)
     except Exception as error:
         # Stay up and NOT_SERVING with the reason in the log, rather than crash-loop.
         reason = f"{type(error).__name__}: {error}"
@@ -42,6 +47,40 @@ async def _load_models(state: ServiceState, loader: Loader) -> None:
         return
     await state.set_ready(analyzers)
     log.info("serving", extra={"load_seconds": analyzers.load_seconds})
+
+
+async def _on_daemon_thread(loader: Loader, models: ModelSettings) -> Analyzers:
+    """loader(models) on a daemon thread of its own.
+
+    Not asyncio.to_thread: a model load cannot be interrupted, and the default executor's
+    threads are joined when the loop closes, so SIGTERM during a load would wait for the
+    whole load. A daemon thread is abandoned when the process exits.
+    """
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[Analyzers] = loop.create_future()
+
+    def settle(result: Analyzers | None, error: BaseException | None) -> None:
+        if done.cancelled():
+            if result is not None:
+                result.close()  # loaded after the drain began: nobody will serve it
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(result)  # type: ignore[arg-type]  # None only with an error
+
+    def load() -> None:
+        result: Analyzers | None = None
+        error: BaseException | None = None
+        try:
+            result = loader(models)
+        except BaseException as exc:
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the loop has closed: the process is exiting
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=load, name="model-loader", daemon=True).start()
+    return await done
 
 
 def _http_host(grpc_host: str) -> str:
@@ -88,10 +127,19 @@ async def serve(settings: Settings, loader: Loader = default_loader) -> None:
     loading.cancel()
     if settings.shutdown_delay_seconds:
         await asyncio.sleep(settings.shutdown_delay_seconds)
-    # New calls are refused at once; calls in flight on either transport get the same grace
-    # period, side by side, then are cancelled.
-    grace = settings.grace_period_seconds
-    await asyncio.gather(server.stop(grace), http.stop(grace) if http else asyncio.sleep(0))
+    # Calls in flight on either transport get the grace period to finish while the ports stay
+    # open: new calls are refused with UNAVAILABLE and health checks still answer, liveness
+    # SERVING (closing the port would fail a liveness probe mid-drain). Then whatever is
+    # left is cancelled.
+    final_writes = _FINAL_WRITES_SECONDS
+    try:
+        async with asyncio.timeout(settings.grace_period_seconds):
+            await state.idle()
+    except TimeoutError:
+        final_writes = 0.0  # the grace period is spent: cancel what is left now
+    await asyncio.gather(
+        server.stop(final_writes), http.stop(final_writes) if http else asyncio.sleep(0)
+    )
     if state.analyzers is not None:
         state.analyzers.close()
     if tracer_provider is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -56,6 +57,9 @@ class ServiceState:
         self.draining = False
         self.load_error: str | None = None
         self.inflight = 0
+        # Set whenever no call is in flight; the drain waits on it.
+        self._idle = asyncio.Event()
+        self._idle.set()
         self.completed_calls = 0
 
     async def set_alive(self) -> None:
@@ -109,6 +113,10 @@ class ServiceState:
         # set(), so a model load that finishes during the drain cannot turn readiness back on.
         self.health._gracefully_shutting_down = True
 
+    async def idle(self) -> None:
+        """Returns once no call is in flight."""
+        await self._idle.wait()
+
     def ready_pipeline(self) -> Pipeline:
         if self.draining:
             raise NotReady("the server is shutting down; retry on another instance")
@@ -141,10 +149,13 @@ class ServiceState:
             if queue.full:
                 raise Overloaded(f"the {queue.name} queue is full; retry later")
         self.inflight += 1
+        self._idle.clear()
         self.metrics.inflight.inc()
         try:
             yield time.monotonic()
         finally:
             self.inflight -= 1
+            if self.inflight == 0:
+                self._idle.set()
             self.metrics.inflight.dec()
             self.completed_calls += 1

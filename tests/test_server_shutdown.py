@@ -51,3 +51,43 @@ async def test_sigterm_drains_the_stream_in_flight():
         assert stopped["completed_calls"] >= 2
     finally:
         server.stop()
+
+
+async def test_liveness_answers_through_the_grace_period():
+    # No shutdown delay: the grace period starts at once, with a stream still in flight.
+    server = doubles_server(0.15, "grace_period_seconds=20")
+    try:
+        port = server.wait_for("listening")["port"]
+        server.wait_for("serving")
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = pb_grpc.TextProcessorStub(channel)
+            health = health_pb2_grpc.HealthStub(channel)
+            call = stub.ProcessStream(pb.ProcessRequest(text=REVIEW, chunk_size=50))
+            assert case(await call.read()) == "started"
+            server.proc.send_signal(signal.SIGTERM)
+            await asyncio.to_thread(server.wait_for, "draining")
+            # Several probes while the stream drains (about 0.15 s a chunk, 10+ chunks).
+            for _ in range(3):
+                live = await health.Check(health_pb2.HealthCheckRequest(service="liveness"))
+                assert live.status == health_pb2.HealthCheckResponse.SERVING
+                ready = await health.Check(health_pb2.HealthCheckRequest(service=""))
+                assert ready.status == health_pb2.HealthCheckResponse.NOT_SERVING
+                await asyncio.sleep(0.2)
+            rest = await read_rest(call)
+            assert case(rest[-1]) == "completed"
+        assert await asyncio.to_thread(server.proc.wait, 30) == 0
+    finally:
+        server.stop()
+
+
+async def test_sigterm_while_models_load_exits_within_the_grace_period():
+    # The load would take a minute and cannot be interrupted; the process must not wait.
+    server = doubles_server(0.0, "load_seconds=60", "grace_period_seconds=2")
+    try:
+        server.wait_for("listening")
+        server.wait_for("loading models")
+        server.proc.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(server.proc.wait, 15) == 0
+        assert server.wait_for("stopped")["completed_calls"] == 0
+    finally:
+        server.stop()
