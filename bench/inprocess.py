@@ -1,4 +1,4 @@
-"""The analyzers called directly in-process on the benchmark corpus: the ceiling and the seed's way.
+"""The analyzers called directly in-process on the benchmark corpus, one request at a time.
 
 Each "request" does what the server does for ProcessStream with entities on: sentiment for
 every 200-character chunk, the summary and the entities of the text.
@@ -14,21 +14,11 @@ from analyzers.config import ModelSettings
 from analyzers.loader import load_analyzers
 from server.chunking import chunk_spans
 
-BATCH_SIZES = (8, 16, 32, 64, 128)
 CHUNK_SIZE = 200
 
 
 async def _summary(analyzers: Analyzers, text: str) -> str:
     return "".join([piece async for piece in analyzers.summarizer.summarize(text)])
-
-
-async def _concurrent_request(analyzers: Analyzers, text: str) -> None:
-    chunks = [text[start:end] for start, end in chunk_spans(text, CHUNK_SIZE)]
-    await asyncio.gather(
-        *(analyzers.sentiment.classify(chunk) for chunk in chunks),
-        _summary(analyzers, text),
-        analyzers.entities.extract(text),
-    )
 
 
 async def _sequential_request(analyzers: Analyzers, text: str) -> None:
@@ -39,17 +29,14 @@ async def _sequential_request(analyzers: Analyzers, text: str) -> None:
     await analyzers.entities.extract(text)
 
 
-def _timed(settings: ModelSettings, texts: list[str], requests: int, concurrent: bool) -> float:
+def _timed(settings: ModelSettings, texts: list[str], requests: int) -> float:
     analyzers = load_analyzers(settings)
     work = [texts[index % len(texts)] for index in range(requests)]
 
     async def run() -> float:
         began = time.perf_counter()
-        if concurrent:
-            await asyncio.gather(*(_concurrent_request(analyzers, text) for text in work))
-        else:
-            for text in work:
-                await _sequential_request(analyzers, text)
+        for text in work:
+            await _sequential_request(analyzers, text)
         return time.perf_counter() - began
 
     try:
@@ -59,25 +46,8 @@ def _timed(settings: ModelSettings, texts: list[str], requests: int, concurrent:
         analyzers.close()
 
 
-def measure_ceiling(texts: list[str], requests: int) -> dict[str, float]:
-    """Requests/s with every request submitted at once, at the best max_batch_size."""
-    rates = {
-        size: _timed(
-            ModelSettings(device="cpu", max_batch_size=size, max_queued_items=1_000_000),
-            texts,
-            requests,
-            concurrent=True,
-        )
-        for size in BATCH_SIZES
-    }
-    best = max(rates, key=lambda size: rates[size])
-    for size, rate in rates.items():
-        print(f"  in-process, batch {size:>3}: {rate:.2f} req/s")
-    return {"batch_size": best, "requests_per_second": rates[best]}
-
-
 def measure_one_at_a_time(texts: list[str], requests: int) -> dict[str, float]:
     """Requests/s one request, one chunk at a time, no batching (the seed's way)."""
     settings = ModelSettings(device="cpu", max_batch_size=1, max_batch_wait_ms=0)
-    rate = _timed(settings, texts, requests, concurrent=False)
+    rate = _timed(settings, texts, requests)
     return {"batch_size": 1, "requests_per_second": rate}

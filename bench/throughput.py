@@ -1,10 +1,12 @@
-"""Throughput benchmark: the served pipeline at concurrency 1, 8, 32 against its in-process ceiling.
+"""Throughput benchmark: the served pipeline at concurrency 1, 8, 32 against the stages' limit.
 
-Starts `textstream serve` (offline profile) as a subprocess, drives ProcessStream with the
-corpus in bench/corpus/, and measures, per concurrency: requests/s, chunks/s, time to first
-update, time to first sentiment result, total latency (p50, p99) and the server's peak RSS.
-In the same run it calls the analyzers in-process on the same corpus, with the best batch
-size (the ceiling) and one item at a time (the seed's sequential loop), and prints the ratios.
+For each models.dtype measured (float32, and bfloat16 where the CPU computes it natively):
+each stage alone in-process on the corpus in bench/corpus/ (bench/stages.py: r_i texts/s,
+the raw encoder rate, and L = 1 / sum(1 / r_i), the most requests/s the stages sharing the
+machine could give), then `textstream serve` (offline profile) as a subprocess, driven with
+ProcessStream at each concurrency: requests/s as a share of L, chunks/s, time to first
+update and first sentiment, latency (p50, p99) and peak RSS. One-at-a-time in-process (the
+original sequential design) is measured once, for comparison.
 Run: make bench   (or python -m bench.throughput --help)
 """
 
@@ -22,8 +24,10 @@ from pathlib import Path
 import grpc
 import psutil
 
-from bench.inprocess import measure_ceiling, measure_one_at_a_time
+from analyzers.device import cpu_has_fast_bfloat16
+from bench.inprocess import measure_one_at_a_time
 from bench.server_process import serve
+from bench.stages import measure_stages
 from protos import textstream_pb2 as pb
 from protos import textstream_pb2_grpc as pb_grpc
 
@@ -135,57 +139,67 @@ async def drive(target: str, texts: list[str], concurrency: int, requests: int, 
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--levels", type=int, nargs="+", default=[1, 8, 32])
-    parser.add_argument("--requests", type=int, default=96, help="requests per level")
-    parser.add_argument("--texts", type=int, default=0, help="use only the first N texts")
-    args = parser.parse_args()
-
-    texts = load_corpus()[: args.texts or None]
-    print(f"corpus: {len(texts)} texts, {sum(map(len, texts))} characters")
-
-    # In-process first (the server is not running yet, so nothing competes for the CPU).
-    ceiling = measure_ceiling(texts, args.requests)
-    sequential = measure_one_at_a_time(texts, args.requests)
-    print(
-        f"in-process ceiling (batch {ceiling['batch_size']}): "
-        f"{ceiling['requests_per_second']:.2f} req/s; one at a time: "
-        f"{sequential['requests_per_second']:.2f} req/s"
-    )
-
-    # The server runs with the batch size that gave the ceiling, so the ratio measures serving.
-    server, target = serve(TEXTSTREAM_MODELS__MAX_BATCH_SIZE=str(ceiling["batch_size"]))
+def serve_levels(texts: list[str], levels: list[int], requests: int, dtype: str) -> list[Level]:
+    server, target = serve(TEXTSTREAM_MODELS__DTYPE=dtype)
     try:
-        levels = []
-        for concurrency in args.levels:
-            level = asyncio.run(drive(target, texts, concurrency, args.requests, server.proc.pid))
-            levels.append(level)
+        served = []
+        for concurrency in levels:
+            level = asyncio.run(drive(target, texts, concurrency, requests, server.proc.pid))
+            served.append(level)
             print(
-                f"c={concurrency:>3}: {level.requests_per_second:6.2f} req/s "
+                f"  c={concurrency:>3}: {level.requests_per_second:6.2f} req/s "
                 f"{level.chunks_per_second:7.1f} chunks/s  first update p50 "
                 f"{level.first_update_ms_p50:6.2f} ms  first sentiment p50 "
                 f"{level.first_sentiment_ms_p50:7.1f} ms  latency p50/p99 "
                 f"{level.latency_ms_p50:7.1f}/{level.latency_ms_p99:7.1f} ms  "
                 f"peak RSS {level.server_peak_rss_mib:.0f} MiB"
             )
+        return served
     finally:
         server.proc.terminate()
         server.proc.wait(60)
 
-    top = levels[-1]
-    report = {
-        "levels": [asdict(level) for level in levels],
-        "ceiling": ceiling,
-        "one_at_a_time": sequential,
-        "served_over_ceiling": top.requests_per_second / ceiling["requests_per_second"],
-        "served_over_one_at_a_time": top.requests_per_second / sequential["requests_per_second"],
-        "at_concurrency": top.concurrency,
-    }
-    print(
-        f"served/ceiling at c={top.concurrency}: {report['served_over_ceiling']:.2f}; "
-        f"served/one-at-a-time: {report['served_over_one_at_a_time']:.2f}"
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--levels", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--requests", type=int, default=96, help="requests per level")
+    parser.add_argument("--texts", type=int, default=0, help="use only the first N texts")
+    parser.add_argument(
+        "--dtypes",
+        nargs="+",
+        default=["float32", "bfloat16"] if cpu_has_fast_bfloat16() else ["float32"],
+        help="models.dtype values to measure (bfloat16 by default only where it is native)",
     )
+    args = parser.parse_args()
+
+    texts = load_corpus()[: args.texts or None]
+    print(f"corpus: {len(texts)} texts, {sum(map(len, texts))} characters")
+    sequential = measure_one_at_a_time(texts, args.requests)
+    print(f"one at a time (the original design): {sequential['requests_per_second']:.2f} req/s")
+
+    report: dict[str, object] = {"one_at_a_time": sequential, "dtypes": {}}
+    for dtype in args.dtypes:
+        # Each stage alone first, while no server competes for the CPU.
+        stages = measure_stages(texts, dtype)
+        print(
+            f"{dtype}: encoder {stages.encoder_tokens_per_second:.0f} tokens/s "
+            f"({stages.encoder_texts_per_second:.2f} texts/s); stages alone, texts/s: "
+            f"sentiment {stages.sentiment:.1f}, summary {stages.summary:.2f} "
+            f"({stages.summary / stages.encoder_texts_per_second:.2f} of its encoder), "
+            f"entities {stages.entities:.1f}; L = {stages.limit:.2f} req/s"
+        )
+        levels = serve_levels(texts, args.levels, args.requests, dtype)
+        for level in levels:
+            print(
+                f"  c={level.concurrency:>3}: {level.requests_per_second / stages.limit:.2f} of L"
+            )
+        report["dtypes"][dtype] = {  # type: ignore[index]
+            "stages": asdict(stages),
+            "limit": stages.limit,
+            "levels": [asdict(level) for level in levels],
+            "served_over_limit": [level.requests_per_second / stages.limit for level in levels],
+        }
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"throughput-{time.strftime('%Y%m%dT%H%M%S')}.json"
     path.write_text(json.dumps(report, indent=2))
