@@ -16,12 +16,13 @@ from protos import textstream_pb2_grpc as pb_grpc
 from server.app import create_server
 from server.settings import Settings
 from server.state import ServiceState
-from tests.model_fixtures import hub, offline, tiny_models
+from tests.model_fixtures import hub, offline, stalling_generator, tiny_models
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-__all__ = ["hub", "offline", "tiny_models"]  # session fixtures, loaded once for every module
+# Session fixtures, loaded once for every module, and the stalling generator built on them.
+__all__ = ["hub", "offline", "stalling_generator", "tiny_models"]
 
 
 @dataclass

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from analyzers.base import Analyzers
 from analyzers.config import ModelSettings
+from analyzers.device import placement
+from analyzers.generate import CausalGenerator
 from analyzers.loader import load_analyzers
-from tests.analyzers.conftest import hub_settings
+from tests.analyzers.conftest import decode_limits, hub_settings
 from tests.analyzers.tiny import TinyModels, build
 
 
@@ -30,3 +34,28 @@ def hub(tiny_models: TinyModels) -> Iterator[Analyzers]:
     analyzers = load_analyzers(hub_settings(tiny_models))
     yield analyzers
     analyzers.close()
+
+
+@pytest.fixture
+def stalling_generator(
+    tiny_models: TinyModels, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[CausalGenerator]:
+    """The tiny causal model, whose forward pass hangs: each row stalls after 0.5 s."""
+    generator = CausalGenerator(
+        str(tiny_models.generator),
+        placement=placement("cpu"),
+        limits=decode_limits(tiny_models, token_timeout_seconds=0.5),
+    )
+    release = threading.Event()
+    real_forward = generator.model.forward
+
+    def hanging(*args: Any, **kwargs: Any) -> Any:
+        release.wait(10)
+        return real_forward(*args, **kwargs)
+
+    monkeypatch.setattr(generator.model, "forward", hanging)
+    try:
+        yield generator
+    finally:
+        release.set()
+        generator.close()

@@ -6,7 +6,6 @@ Input the model cannot take is INVALID_ARGUMENT (HTTP 422), a stalled model UNAV
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,15 +19,12 @@ from analyzers.base import (
     OverloadedError,
     StalledError,
 )
-from analyzers.device import placement
-from analyzers.generate import CausalGenerator
 from protos import textstream_pb2 as pb
 from server.errors import grpc_code_for
 from server.events import ErrorKind, Stage, StageFailed, error_kind
 from server.grpc_convert import stage_error_pb
 from server.http_calls import http_status_for
-from tests.analyzers.conftest import decode_limits
-from tests.analyzers.tiny import GENERATOR_PROMPT, TinyModels
+from tests.analyzers.tiny import GENERATOR_PROMPT
 from tests.doubles import word_analyzers
 from tests.http_servers import http_server, read_all
 from tests.streams import REVIEW, case, rpc_error, stream
@@ -88,29 +84,6 @@ async def test_text_over_the_entity_models_limit_is_a_rejected_stage(offline, mo
             events = await read_all(response)
         [error] = [event for event in events if event["status"] == "entities_error"]
         assert error["kind"] == "rejected"
-
-
-@pytest.fixture
-def stalling_generator(tiny_models: TinyModels, monkeypatch) -> Iterator[CausalGenerator]:
-    """The tiny causal model, whose forward pass hangs: each row stalls after 0.5 s."""
-    generator = CausalGenerator(
-        str(tiny_models.generator),
-        placement=placement("cpu"),
-        limits=decode_limits(tiny_models, token_timeout_seconds=0.5),
-    )
-    release = threading.Event()
-    real_forward = generator.model.forward
-
-    def hanging(*args: Any, **kwargs: Any) -> Any:
-        release.wait(10)
-        return real_forward(*args, **kwargs)
-
-    monkeypatch.setattr(generator.model, "forward", hanging)
-    try:
-        yield generator
-    finally:
-        release.set()
-        generator.close()
 
 
 async def test_a_stalled_generator_is_unavailable_not_internal(stalling_generator):

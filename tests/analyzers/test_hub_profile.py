@@ -237,27 +237,10 @@ async def test_a_failing_generate_surfaces_as_analyzer_error(
 
 
 async def test_a_stalled_generate_is_abandoned_after_the_token_timeout(
-    tiny_models: TinyModels, monkeypatch: pytest.MonkeyPatch
+    stalling_generator: CausalGenerator,
 ) -> None:
-    generator = CausalGenerator(
-        str(tiny_models.generator),
-        placement=placement("cpu"),
-        limits=decode_limits(tiny_models, token_timeout_seconds=0.5),
-    )
-    release = threading.Event()
-    real_forward = generator.model.forward
-
-    def stalled(*args: Any, **kwargs: Any) -> Any:
-        release.wait(5)
-        return real_forward(*args, **kwargs)
-
-    monkeypatch.setattr(generator.model, "forward", stalled)
-    try:
-        with pytest.raises(AnalyzerError, match="produced nothing"):
-            await generate(generator, GenerationParams(max_new_tokens=50))
-    finally:
-        release.set()
-        generator.close()
+    with pytest.raises(AnalyzerError, match="produced nothing"):
+        await generate(stalling_generator, GenerationParams(max_new_tokens=50))
 
 
 async def test_closing_the_stream_early_stops_generation(
