@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
-import threading
+import functools
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -57,10 +56,8 @@ class CausalGenerator:
             self._tokenizer.pad_token_id,
             *sorted(self._eos_ids),
         )
-        self._plans: collections.OrderedDict[tuple[Any, ...], DecodePlan] = (
-            collections.OrderedDict()
-        )
-        self._plans_lock = threading.Lock()
+        # The processors generate() would use for these settings, shared by equal requests.
+        self._plan = functools.lru_cache(maxsize=_PLANS_KEPT)(self._new_plan)
         engine = CausalEngine(self._model, pad_id=self._pad_id if self._pad_id is not None else 0)
         self.scheduler = DecodeScheduler(
             source, engine, self._tokenizer, placement.device, limits, role="generator"
@@ -126,17 +123,12 @@ class CausalGenerator:
     def _request(self, prompt: str, max_new: int, params: GenerationParams) -> DecodeRequest:
         prompt_ids, max_new = self._fit(self._tokenizer(prompt)["input_ids"], max_new)
         sampling = Sampling(params.temperature or None, params.top_p, params.seed)
-        plan = self._plan(sampling, len(prompt_ids), max_new)
+        plan = self._plan(sampling.temperature, sampling.top_p, len(prompt_ids), max_new)
         return DecodeRequest(prompt_ids, max_new, plan, sampling)
 
-    def _plan(self, sampling: Sampling, prompt_tokens: int, max_new: int) -> DecodePlan:
-        """The processors generate() would use for these settings, shared by equal requests."""
-        key = (sampling.temperature, sampling.top_p, prompt_tokens, max_new)
-        with self._plans_lock:
-            plan = self._plans.get(key)
-            if plan is not None:
-                self._plans.move_to_end(key)
-                return plan
+    def _new_plan(
+        self, temperature: float | None, top_p: float | None, prompt_tokens: int, max_new: int
+    ) -> DecodePlan:
         kwargs: dict[str, Any] = {
             # generate() turns max_new_tokens into this; forced EOS and others read it.
             "max_length": prompt_tokens + max_new,
@@ -146,18 +138,13 @@ class CausalGenerator:
             "min_new_tokens": None,
             "num_beams": 1,
             "num_return_sequences": 1,
-            "do_sample": not sampling.greedy,
+            "do_sample": bool(temperature),
             "pad_token_id": self._pad_id,
         }
-        if not sampling.greedy:
-            kwargs["temperature"] = sampling.temperature
-            kwargs["top_p"] = sampling.top_p if sampling.top_p is not None else 1.0
-        plan = DecodePlan(self._model, kwargs, self._placement.device, prompt_length=prompt_tokens)
-        with self._plans_lock:
-            self._plans[key] = plan
-            while len(self._plans) > _PLANS_KEPT:
-                self._plans.popitem(last=False)
-        return plan
+        if temperature:
+            kwargs["temperature"] = temperature
+            kwargs["top_p"] = top_p if top_p is not None else 1.0
+        return DecodePlan(self._model, kwargs, self._placement.device, prompt_length=prompt_tokens)
 
     def _fit(self, prompt_ids: list[int], max_new: int) -> tuple[list[int], int]:
         """Make prompt plus new tokens fit the model's positions, keeping the prompt's end."""

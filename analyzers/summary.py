@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
+import functools
 from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
@@ -117,9 +117,9 @@ class Seq2SeqSummarizer:
         self._model = load_model(AutoModelForSeq2SeqLM, source, placement)
         self._max_input_tokens = input_limit(self._tokenizer, self._model.config)
         self._splitter = SentenceSplitter()
-        # Summaries decode with the same processors, one plan per pair of length bounds.
-        self._plans: dict[tuple[int, int], DecodePlan] = {}
-        self._plans_lock = threading.Lock()
+        # Summaries share their processors: one plan per pair of length bounds (the sections
+        # of a long text get their shares of the bounds).
+        self._plan = functools.lru_cache(maxsize=256)(self._new_plan)
         start = self._plan(min_tokens, max_tokens).decoder_start_id
         if start is None:
             raise AnalyzerError(f"{source} has no decoder start token (nor BOS) to decode from")
@@ -220,16 +220,10 @@ class Seq2SeqSummarizer:
         ids: list[int] = self._tokenizer(text, truncation=True, max_length=limit)["input_ids"]
         return ids
 
-    def _plan(self, min_tokens: int, max_tokens: int) -> DecodePlan:
+    def _new_plan(self, min_tokens: int, max_tokens: int) -> DecodePlan:
         """The processors generate() would apply for these length bounds (made once each)."""
-        key = (min_tokens, max_tokens)
-        with self._plans_lock:
-            plan = self._plans.get(key)
-            if plan is None:
-                kwargs = summary_generation_kwargs(self._model, min_tokens, max_tokens)
-                plan = DecodePlan(self._model, kwargs, self._placement.device, prompt_length=1)
-                self._plans[key] = plan
-            return plan
+        kwargs = summary_generation_kwargs(self._model, min_tokens, max_tokens)
+        return DecodePlan(self._model, kwargs, self._placement.device, prompt_length=1)
 
 
 def summary_generation_kwargs(model: Any, min_tokens: int, max_tokens: int) -> dict[str, Any]:

@@ -112,9 +112,10 @@ class Metrics:
         for wait in waits:
             self.queue_wait.labels(model).observe(wait)
 
-    def decode_step(self, model: str, rows: int, tokens: int) -> None:
+    def decode_step(self, model: str, rows: int) -> None:
         self.decode_rows_per_step.labels(model).observe(rows)
-        self.generated_tokens.labels(model).inc(tokens)
+        # Every row of a decoding step gets one token.
+        self.generated_tokens.labels(model).inc(rows)
 
     def decode_joined(self, model: str, waited_seconds: float) -> None:
         # A decoding row's wait for its first forward pass is its queue wait.

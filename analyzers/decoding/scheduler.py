@@ -63,7 +63,9 @@ class DecodeLimits:
 class DecodeObserver(Protocol):
     """Where a scheduler reports what it does (the server's metrics)."""
 
-    def decode_step(self, model: str, rows: int, tokens: int) -> None: ...
+    def decode_step(self, model: str, rows: int) -> None:
+        """One forward pass over `rows` rows, each of which got one token."""
+        ...
 
     def decode_joined(self, model: str, waited_seconds: float) -> None: ...
 
@@ -118,10 +120,6 @@ class DecodeScheduler(Generic[State]):
     def full(self) -> bool:
         """True when the next submit would be refused."""
         return len(self._waiting) >= self._limits.max_queued
-
-    @property
-    def queued(self) -> int:
-        return len(self._waiting)
 
     @property
     def decoding(self) -> int:
@@ -246,19 +244,17 @@ class DecodeScheduler(Generic[State]):
         _deliver([(row.stream, RowJoined()) for row in joining])
         try:
             new_state, logits = self._engine.prefill([row.request for row in joining])
-            self._report(lambda observer: observer.decode_step(self.name, rows, rows))
+            self._report(lambda observer: observer.decode_step(self.name, rows))
             kept = self._advance(joining, logits)
         except Exception as error:
             self._fail(joining, error)
             return active, state
-        if not kept:
+        joined, joined_state = self._keep(joining, new_state, kept)
+        if joined_state is None:
             return active, state
-        if len(kept) < len(joining):
-            new_state = self._engine.select(new_state, kept)
-        joined = [joining[index] for index in kept]
         if state is None:
-            return joined, new_state
-        return active + joined, self._engine.concat(state, new_state)
+            return joined, joined_state
+        return active + joined, self._engine.concat(state, joined_state)
 
     def _step(self, active: list[_Row], state: State) -> tuple[list[_Row], State | None]:
         tokens = [row.ids[-1] for row in active]
@@ -266,17 +262,13 @@ class DecodeScheduler(Generic[State]):
         try:
             logits = self._engine.step(state, tokens, positions)
             rows = len(active)
-            self._report(lambda observer: observer.decode_step(self.name, rows, rows))
+            self._report(lambda observer: observer.decode_step(self.name, rows))
             kept = self._advance(active, logits)
         except Exception as error:
             # The step's rows share one forward pass: all of them fail, the loop goes on.
             self._fail(active, error)
             return [], None
-        if len(kept) == len(active):
-            return active, state
-        if not kept:
-            return [], None
-        return [active[index] for index in kept], self._engine.select(state, kept)
+        return self._keep(active, state, kept)
 
     def _advance(self, rows: list[_Row], logits: torch.Tensor) -> list[int]:
         """Pick each row's next token, stream its text, and return the rows still going."""
@@ -331,12 +323,20 @@ class DecodeScheduler(Generic[State]):
     def _drop_cancelled(
         self, active: list[_Row], state: State | None
     ) -> tuple[list[_Row], State | None]:
-        kept = [index for index, row in enumerate(active) if not row.stream.cancelled]
-        if len(kept) == len(active) or state is None:
+        if state is None:
             return active, state
+        kept = [index for index, row in enumerate(active) if not row.stream.cancelled]
+        return self._keep(active, state, kept)
+
+    def _keep(
+        self, rows: list[_Row], state: State, kept: list[int]
+    ) -> tuple[list[_Row], State | None]:
+        """Only the rows at `kept`, their cache cut down to them (None when none is left)."""
+        if len(kept) == len(rows):
+            return rows, state
         if not kept:
             return [], None
-        return [active[index] for index in kept], self._engine.select(state, kept)
+        return [rows[index] for index in kept], self._engine.select(state, kept)
 
     def _fail(self, rows: Sequence[_Row], error: BaseException) -> None:
         # Type only by default: a model's message may quote the input.
