@@ -66,8 +66,15 @@ class ServiceState:
         await self.health.set(LIVENESS_NAME, health_pb2.HealthCheckResponse.SERVING)
 
     async def set_loading(self) -> None:
+        await self._set_readiness(health_pb2.HealthCheckResponse.NOT_SERVING)
+
+    async def _set_readiness(self, status: health_pb2.HealthCheckResponse.ServingStatus) -> None:
+        """Readiness ("" and the service), unless the drain has begun: draining is final, so a
+        model load that ends during the drain cannot turn readiness back on."""
         for name in _HEALTH_NAMES:
-            await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+            if self.draining:
+                return
+            await self.health.set(name, status)
 
     async def set_ready(self, analyzers: Analyzers) -> None:
         """Models are loaded and warmed: start serving."""
@@ -91,8 +98,7 @@ class ServiceState:
             batcher.on_batch = self.metrics.batch_done
         for scheduler in analyzers.schedulers():
             scheduler.observer = self.metrics
-        for name in _HEALTH_NAMES:
-            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        await self._set_readiness(health_pb2.HealthCheckResponse.SERVING)
 
     async def set_failed(self, reason: str) -> None:
         """Models failed to load: stay up, NOT_SERVING, with the reason kept for the log."""
@@ -109,9 +115,6 @@ class ServiceState:
         self.draining = True
         for name in _HEALTH_NAMES:
             await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
-        # Final, as enter_graceful_shutdown() makes it: the health servicer now ignores every
-        # set(), so a model load that finishes during the drain cannot turn readiness back on.
-        self.health._gracefully_shutting_down = True
 
     async def idle(self) -> None:
         """Returns once no call is in flight."""
