@@ -86,14 +86,37 @@ def pad_batch(
     return input_ids.to(device), attention_mask.to(device)
 
 
-def length_groups(sequences: list[list[int]], rows: int) -> list[list[int]]:
-    """Indices of sequences sorted by length, in groups of at most `rows`.
+def length_groups(
+    sequences: list[list[int]], *, overhead_tokens: int, max_tokens: int
+) -> list[list[int]]:
+    """Indices of sequences sorted by length, split into the forward passes that cost least.
 
-    Padding each group only to its own longest member keeps a batch of mixed lengths
-    (a 5-token sentence beside a 120-token one) from paying for the longest everywhere.
+    A forward pass costs about `overhead_tokens` (streaming the weights once) plus one unit
+    per padded position, rows x longest member. Sorting keeps neighbours of similar length;
+    an exact partition of the sorted order then weighs one more pass against the padding it
+    saves, so a 5-token sentence never pays for a 120-token one and a run of equal lengths
+    shares one pass. No pass holds more than `max_tokens` padded positions (memory, cache).
     """
     order = sorted(range(len(sequences)), key=lambda index: len(sequences[index]))
-    return [order[start : start + rows] for start in range(0, len(order), rows)]
+    lengths = [max(1, len(sequences[index])) for index in order]
+    count = len(order)
+    # best[j]: least cost of the first j sorted sequences; cut[j]: where their last pass starts.
+    best = [0.0] + [float("inf")] * count
+    cut = [0] * (count + 1)
+    for end in range(1, count + 1):
+        width = lengths[end - 1]
+        rows_allowed = max(1, max_tokens // width)
+        for start in range(max(0, end - rows_allowed), end):
+            cost = best[start] + overhead_tokens + (end - start) * width
+            if cost < best[end]:
+                best[end], cut[end] = cost, start
+    groups: list[list[int]] = []
+    end = count
+    while end > 0:
+        groups.append(order[cut[end] : end])
+        end = cut[end]
+    groups.reverse()
+    return groups
 
 
 def pad_id_of(tokenizer: Any) -> int:

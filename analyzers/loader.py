@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -125,7 +126,7 @@ def _summarizer(
     if source.lower() == EXTRACTIVE:
         return lambda: CentralitySummarizer(
             placement=where,
-            limits=limits,
+            limits=dataclasses.replace(limits, max_batch_size=settings.max_batch_sentences),
             min_tokens=settings.summary_min_tokens,
             max_tokens=settings.summary_max_tokens,
         )

@@ -93,8 +93,8 @@ class CentralitySummarizer:
         sentences = self._splitter.split(text)
         if not sentences:
             return [], [], []
-        texts = [sentence.text for sentence in sentences]
-        return sentences, self._encoder.encode(texts), self._encoder.count_tokens(texts)
+        inputs, counts = self._encoder.tokenize([sentence.text for sentence in sentences])
+        return sentences, inputs, counts
 
 
 class Seq2SeqSummarizer:

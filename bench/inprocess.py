@@ -48,6 +48,8 @@ def _timed(settings: ModelSettings, texts: list[str], requests: int) -> float:
 
 def measure_one_at_a_time(texts: list[str], requests: int) -> dict[str, float]:
     """Requests/s one request, one chunk at a time, no batching (the seed's way)."""
-    settings = ModelSettings(device="cpu", max_batch_size=1, max_batch_wait_ms=0)
+    settings = ModelSettings(
+        device="cpu", max_batch_size=1, max_batch_sentences=1, max_batch_wait_ms=0
+    )
     rate = _timed(settings, texts, requests)
     return {"batch_size": 1, "requests_per_second": rate}
