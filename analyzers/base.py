@@ -1,74 +1,79 @@
-"""The interface every analyzer implements, and the bundle the server is given."""
+"""The protocols every analyzer implements, and the bundle of analyzers the server is given."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
+from analyzers.batcher import MicroBatcher
 from analyzers.types import EntityMention, GenerationEvent, GenerationParams, SentimentScores
 
-if TYPE_CHECKING:
-    from analyzers.batcher import MicroBatcher
-    from analyzers.decoding.scheduler import DecodeScheduler
+
+class ModelObserver(Protocol):
+    """Where model queues report their work (the server's metrics)."""
+
+    def batch_done(self, model: str, size: int, waits: Sequence[float]) -> None:
+        """A micro-batch of `size` items started; waits: each item's time in the queue."""
+        ...
+
+    def decode_step(self, model: str, rows: int) -> None:
+        """One forward pass over `rows` decoding rows, each of which got one token."""
+        ...
+
+    def decode_joined(self, model: str, waited_seconds: float) -> None:
+        """A decoding row got its first forward pass after waiting waited_seconds."""
+        ...
+
+    def decode_rows(self, model: str, rows: int) -> None:
+        """A generative model is decoding `rows` rows now."""
+        ...
 
 
-class AnalyzerError(Exception):
-    """A failure whose message is safe to show a user (no stack trace, no request text).
-
-    `kind` names the cause, as the value of the server's ErrorKind (server/events.py) that
-    each transport maps to its status. A plain AnalyzerError is a fault of the model or its
-    code ("failed": INTERNAL, HTTP 500); the subclasses below are the causes a client can
-    act on. Raise the subclass wherever the cause is known.
-    """
-
-    kind: ClassVar[str] = "failed"
-
-
-class OverloadedError(AnalyzerError):
-    """The analyzer's queue is full; the caller should retry later."""
-
-    kind = "overloaded"
-
-    def __init__(self, message: str, retry_after_seconds: float = 1.0) -> None:
-        super().__init__(message)
-        self.retry_after_seconds = retry_after_seconds
-
-
-class InputRejectedError(AnalyzerError):
-    """The model cannot take this input (over its length limit, say): retrying will not help."""
-
-    kind = "rejected"
-
-
-class StalledError(AnalyzerError):
-    """The model produced nothing for too long and its work was stopped; a later try may do."""
-
-    kind = "stalled"
-
-
-class BoundedQueue(Protocol):
-    """A model's queue of waiting work, which refuses more once full."""
+class WorkQueue(Protocol):
+    """A model's queue of waiting work (a micro-batcher or a decoding scheduler)."""
 
     name: str
 
     @property
-    def full(self) -> bool: ...
+    def full(self) -> bool:
+        """No room for more work: a call that needs this queue would be refused."""
+        ...
+
+    def observe(self, observer: ModelObserver) -> None:
+        """Report each batch or decoding step to observer from now on."""
+        ...
 
 
 @runtime_checkable
-class SentimentAnalyzer(Protocol):
+class Analyzer(Protocol):
+    """What every analyzer has: a name, its model's queue, a warm-up and a shutdown."""
+
     name: str
 
+    @property
+    def queue(self) -> WorkQueue | None:
+        """The queue its calls wait in (None for an analyzer without one, such as a double)."""
+        ...
+
+    def warm(self) -> None:
+        """Run one real inference, blocking, so the first call pays no lazy set-up."""
+        ...
+
+    def close(self) -> None:
+        """Release the model's threads; idempotent."""
+        ...
+
+
+@runtime_checkable
+class SentimentAnalyzer(Analyzer, Protocol):
     async def classify(self, chunk: str) -> SentimentScores:
         """The sentiment of one chunk. Model work runs off the event loop."""
         ...
 
 
 @runtime_checkable
-class Summarizer(Protocol):
-    name: str
-
+class Summarizer(Analyzer, Protocol):
     def summarize(self, text: str) -> AsyncGenerator[str, None]:
         """Yield the summary in order; "".join of the pieces is the whole summary.
 
@@ -78,18 +83,14 @@ class Summarizer(Protocol):
 
 
 @runtime_checkable
-class EntityRecognizer(Protocol):
-    name: str
-
+class EntityRecognizer(Analyzer, Protocol):
     async def extract(self, text: str) -> list[EntityMention]:
         """Named entities with character offsets into text."""
         ...
 
 
 @runtime_checkable
-class TextGenerator(Protocol):
-    name: str
-
+class TextGenerator(Analyzer, Protocol):
     def generate(
         self, prompt: str, params: GenerationParams
     ) -> AsyncGenerator[GenerationEvent, None]:
@@ -113,31 +114,36 @@ class Analyzers:
     # Reads GPU memory in use by device, when the models run on CUDA; None on CPU.
     gpu_memory: Callable[[], dict[str, int]] | None = None
 
+    def _parts(self, *, generation: bool | None = None) -> list[Analyzer]:
+        """All analyzers; with generation, only those an analysis (False) or generation
+        (True) call uses."""
+        analysis: list[Analyzer] = [self.sentiment, self.summarizer, self.entities]
+        generating: list[Analyzer] = [self.generator] if self.generator is not None else []
+        if generation is None:
+            return analysis + generating
+        return generating if generation else analysis
+
+    def _queues(self, *, generation: bool | None = None) -> list[WorkQueue]:
+        return [part.queue for part in self._parts(generation=generation) if part.queue]
+
+    def observe(self, observer: ModelObserver) -> None:
+        """Report every model's batches and decoding steps to observer."""
+        for queue in self._queues():
+            queue.observe(observer)
+
+    def full_queue(self, *, generation: bool) -> str | None:
+        """The name of a full queue an analysis call (or a generation call) would wait in.
+
+        Only those queues count: a full generator queue does not refuse analyses, nor a
+        full sentiment queue generations.
+        """
+        return next((q.name for q in self._queues(generation=generation) if q.full), None)
+
     def batchers(self) -> list[MicroBatcher[Any, Any]]:
-        """The micro-batchers behind these analyzers, for metrics and tests."""
-        parts = (self.sentiment, self.summarizer, self.entities, self.generator)
-        return [batcher for part in parts if (batcher := getattr(part, "batcher", None))]
-
-    def schedulers(self) -> list[DecodeScheduler[Any]]:
-        """The decoding schedulers of the generative models, for metrics and tests."""
-        parts = (self.summarizer, self.generator)
-        return [found for part in parts if (found := getattr(part, "scheduler", None))]
-
-    def queues(self, *, generation: bool) -> list[BoundedQueue]:
-        """The model queues an analysis call (or a generation call) may wait in."""
-        parts = (
-            (self.generator,) if generation else (self.sentiment, self.summarizer, self.entities)
-        )
-        return [
-            queue
-            for part in parts
-            for queue in (getattr(part, "batcher", None), getattr(part, "scheduler", None))
-            if queue is not None
-        ]
+        """The micro-batchers behind these analyzers, for tests and benchmarks."""
+        return [queue for queue in self._queues() if isinstance(queue, MicroBatcher)]
 
     def close(self) -> None:
         """Release model threads; idempotent."""
-        for part in (self.sentiment, self.summarizer, self.entities, self.generator):
-            closer = getattr(part, "close", None)
-            if callable(closer):
-                closer()
+        for part in self._parts():
+            part.close()

@@ -10,17 +10,18 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from analyzers.base import AnalyzerError, OverloadedError
+from analyzers.errors import AnalyzerError, OverloadedError
+
+if TYPE_CHECKING:
+    from analyzers.base import ModelObserver
 from analyzers.config import ModelSettings
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 log = logging.getLogger(__name__)
-
-BatchObserver = Callable[[str, int, Sequence[float]], None]
 
 # How many recent batch sizes are kept for metrics.
 RECENT_BATCHES = 256
@@ -105,8 +106,8 @@ class MicroBatcher(Generic[T, R]):
         # Items tried again alone after their batch failed.
         self.retried_items = 0
         self.recent_batch_sizes: collections.deque[int] = collections.deque(maxlen=RECENT_BATCHES)
-        # Called on the event loop as each batch starts: (name, size, each item's queue wait).
-        self.on_batch: BatchObserver | None = None
+        # Told on the event loop as each batch starts: its size and each item's queue wait.
+        self._observer: ModelObserver | None = None
 
     @classmethod
     def with_limits(
@@ -127,6 +128,10 @@ class MicroBatcher(Generic[T, R]):
             cost=cost,
             max_batch_cost=limits.max_batch_tokens if cost is not None else None,
         )
+
+    def observe(self, observer: ModelObserver) -> None:
+        """Report each batch to observer (its size and each item's queue wait) from now on."""
+        self._observer = observer
 
     @property
     def queued_items(self) -> int:
@@ -288,9 +293,10 @@ class MicroBatcher(Generic[T, R]):
         self.batches += 1
         self.processed_items += len(batch)
         self.recent_batch_sizes.append(len(batch))
-        if self.on_batch is not None:
+        if self._observer is not None:
             now = loop.time()
-            self.on_batch(self.name, len(batch), [now - pending.enqueued_at for pending in batch])
+            waits = [now - pending.enqueued_at for pending in batch]
+            self._observer.batch_done(self.name, len(batch), waits)
         try:
             results = await loop.run_in_executor(self._executor, self._run_batch, items)
             if len(results) != len(items):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from analyzers.base import AnalyzerError
+from analyzers.errors import AnalyzerError
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,10 +12,10 @@ import numpy as np
 import torch
 from transformers import AutoModel
 
-from analyzers.base import AnalyzerError
 from analyzers.batcher import BatchLimits, MicroBatcher
 from analyzers.centrality import Embeddings
 from analyzers.device import Placement
+from analyzers.errors import AnalyzerError
 from analyzers.hf import (
     input_limit,
     length_groups,

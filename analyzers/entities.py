@@ -9,8 +9,8 @@ from typing import Any
 import spacy
 from spacy import glossary
 
-from analyzers.base import AnalyzerError, InputRejectedError
 from analyzers.batcher import BatchLimits, MicroBatcher
+from analyzers.errors import AnalyzerError, InputRejectedError
 from analyzers.failures import model_failures
 from analyzers.types import EntityMention
 
@@ -35,6 +35,10 @@ class SpacyEntities:
 
     @property
     def batcher(self) -> MicroBatcher[str, list[EntityMention]]:
+        return self._batcher
+
+    @property
+    def queue(self) -> MicroBatcher[str, list[EntityMention]]:
         return self._batcher
 
     async def extract(self, text: str) -> list[EntityMention]:

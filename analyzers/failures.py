@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from analyzers.base import AnalyzerError
+from analyzers.errors import AnalyzerError
 
 
 @contextlib.contextmanager

@@ -10,13 +10,13 @@ from typing import Any
 
 from transformers import AutoModelForCausalLM
 
-from analyzers.base import AnalyzerError
 from analyzers.decoding.causal import CausalEngine
 from analyzers.decoding.engine import DecodeRequest
 from analyzers.decoding.plan import DecodePlan, Sampling
 from analyzers.decoding.rows import RowDone
 from analyzers.decoding.scheduler import DecodeLimits, DecodeScheduler, run_to_end
 from analyzers.device import Placement
+from analyzers.errors import AnalyzerError
 from analyzers.hf import input_limit, load_model, load_tokenizer
 from analyzers.types import (
     FinishReason,
@@ -105,6 +105,10 @@ class CausalGenerator:
         finally:
             # Closed early, failed or done: either way the row leaves at the next step.
             stream.cancel()
+
+    @property
+    def queue(self) -> DecodeScheduler[Any]:
+        return self.scheduler
 
     def warm(self) -> None:
         run_to_end(self.generate(WARM_UP_PROMPT, GenerationParams(max_new_tokens=2)))

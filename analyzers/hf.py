@@ -9,8 +9,8 @@ import torch
 import transformers
 from transformers import AutoTokenizer
 
-from analyzers.base import AnalyzerError
 from analyzers.device import Placement
+from analyzers.errors import AnalyzerError
 
 # Models whose position ids start after the padding index, so max_position_embeddings
 # overstates the usable length by padding_idx + 1 (514 positions hold 512 tokens).

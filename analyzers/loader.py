@@ -6,16 +6,17 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from analyzers import entities, sentiment, summary
-from analyzers.base import AnalyzerError, Analyzers
+from analyzers.base import Analyzer, Analyzers
 from analyzers.batcher import BatchLimits
 from analyzers.config import ModelSettings
 from analyzers.cpu import configure_torch_threads
 from analyzers.decoding.scheduler import DecodeLimits
 from analyzers.device import Placement, gpu_memory_in_use, placement
 from analyzers.entities import SpacyEntities
+from analyzers.errors import AnalyzerError
 from analyzers.generate import CausalGenerator
 from analyzers.sentiment import TransformerSentiment, VaderSentiment
 from analyzers.summary import CentralitySummarizer, Seq2SeqSummarizer
@@ -45,15 +46,7 @@ PROFILE_DEFAULTS: dict[str, dict[str, str]] = {
 _REASON_CHARS = 300
 
 
-class _Loadable(Protocol):
-    name: str
-
-    def warm(self) -> None: ...
-
-    def close(self) -> None: ...
-
-
-L = TypeVar("L", bound=_Loadable)
+L = TypeVar("L", bound=Analyzer)
 
 
 def load_analyzers(settings: ModelSettings) -> Analyzers:
@@ -144,7 +137,7 @@ class _Loader:
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
-        self._loaded: list[_Loadable] = []
+        self._loaded: list[Analyzer] = []
 
     def load(self, role: str, source: str, build: Callable[[], L]) -> L:
         started = time.perf_counter()

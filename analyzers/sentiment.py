@@ -9,10 +9,10 @@ import torch
 from transformers import AutoModelForSequenceClassification
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from analyzers.base import AnalyzerError
 from analyzers.batcher import BatchLimits, MicroBatcher
 from analyzers.calibration import vader_scores
 from analyzers.device import Placement
+from analyzers.errors import AnalyzerError
 from analyzers.failures import model_failures
 from analyzers.hf import input_limit, load_model, load_tokenizer, pad_batch, pad_id_of
 from analyzers.types import SentimentLabel, SentimentScores
@@ -38,6 +38,10 @@ class VaderSentiment:
 
     @property
     def batcher(self) -> MicroBatcher[str, SentimentScores]:
+        return self._batcher
+
+    @property
+    def queue(self) -> MicroBatcher[str, SentimentScores]:
         return self._batcher
 
     async def classify(self, chunk: str) -> SentimentScores:
@@ -92,6 +96,10 @@ class TransformerSentiment:
 
     @property
     def batcher(self) -> MicroBatcher[list[int], SentimentScores]:
+        return self._batcher
+
+    @property
+    def queue(self) -> MicroBatcher[list[int], SentimentScores]:
         return self._batcher
 
     @property

@@ -11,7 +11,6 @@ from typing import Any
 
 from transformers import AutoModelForSeq2SeqLM
 
-from analyzers.base import AnalyzerError
 from analyzers.batcher import BatchLimits, MicroBatcher
 from analyzers.centrality import Embeddings, centrality, choose
 from analyzers.decoding.engine import DecodeRequest
@@ -21,6 +20,7 @@ from analyzers.decoding.scheduler import DecodeLimits, DecodeScheduler, run_to_e
 from analyzers.decoding.seq2seq import Seq2SeqEngine
 from analyzers.device import Placement
 from analyzers.embeddings import SentenceEncoder, bundled_minilm
+from analyzers.errors import AnalyzerError
 from analyzers.failures import model_failures
 from analyzers.hf import input_limit, load_model, load_tokenizer, pad_id_of
 from analyzers.sections import sections
@@ -63,6 +63,10 @@ class CentralitySummarizer:
 
     @property
     def batcher(self) -> MicroBatcher[list[int], Embeddings]:
+        return self._encoder.batcher
+
+    @property
+    def queue(self) -> MicroBatcher[list[int], Embeddings]:
         return self._encoder.batcher
 
     async def summarize(self, text: str) -> AsyncGenerator[str, None]:
@@ -168,6 +172,10 @@ class Seq2SeqSummarizer:
             # Closed early or failed: every section leaves the batch at its next step.
             for stream in streams:
                 stream.cancel()
+
+    @property
+    def queue(self) -> DecodeScheduler[Any]:
+        return self.scheduler
 
     def warm(self) -> None:
         run_to_end(self.summarize(WARM_UP_TEXT))

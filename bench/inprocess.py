@@ -12,7 +12,7 @@ import time
 from analyzers.base import Analyzers
 from analyzers.config import ModelSettings
 from analyzers.loader import load_analyzers
-from server.chunking import chunk_spans
+from server.core.chunking import chunk_spans
 
 CHUNK_SIZE = 200
 

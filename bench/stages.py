@@ -24,7 +24,7 @@ from analyzers.embeddings import FORWARD_MAX_TOKENS, FORWARD_OVERHEAD_TOKENS
 from analyzers.hf import length_groups, pad_batch
 from analyzers.loader import load_analyzers
 from analyzers.summary import CentralitySummarizer
-from server.chunking import chunk_spans
+from server.core.chunking import chunk_spans
 
 CHUNK_SIZE = 200
 

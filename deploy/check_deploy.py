@@ -1,6 +1,6 @@
 """Guards that the Dockerfile, the Kubernetes manifests and the server's settings agree.
 
-Run by .ci/ops-checks with the project's venv (it imports server.settings). Schema checks are
+Run by .ci/ops-checks with the project's venv (it imports server.core.settings). Schema checks are
 kubernetes-validate's and hadolint's job; this checks what they cannot see: names, ports,
 paths and timings that must match across files.
 """
@@ -97,7 +97,9 @@ def check_dockerfile() -> dict[str, dict[str, str]]:
             for key, value in re.findall(r"(TEXTSTREAM_\w+)=(\S+)", line):
                 profiles[stage.removeprefix("profile-")][key] = value
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    for package in pyproject["tool"]["setuptools"]["packages"]:
+    # The server's packages (found by pattern, e.g. "server*") and the client distribution.
+    found = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    for package in [*(pattern.rstrip("*") for pattern in found), "client"]:
         check(package in copied, f"Dockerfile does not copy package {package}/")
     check(set(profiles) == {"hub", "offline"}, f"profile stages: {sorted(profiles)}")
     return profiles
@@ -109,7 +111,7 @@ def load_yaml(name: str) -> list[dict[str, Any]]:
 
 def check_settings(profiles: dict[str, dict[str, str]]) -> Any:
     sys.path.insert(0, str(ROOT))
-    from server.settings import load_settings
+    from server.core.settings import load_settings
 
     settings = None
     for profile, env in sorted(profiles.items()):

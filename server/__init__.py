@@ -1,1 +1,1 @@
-"""The textstream gRPC server: validation, the analysis pipeline and its transports."""
+"""The textstream server: core/ knows no transport; grpc/ and rest/ serve it; main runs both."""

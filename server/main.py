@@ -11,12 +11,12 @@ from collections.abc import Callable
 
 from analyzers.base import Analyzers
 from analyzers.config import ModelSettings
-from server.app import create_server
-from server.http_server import HttpServer
-from server.logs import configure_logging
-from server.settings import Settings
-from server.state import ServiceState
-from server.tracing import tracer_provider_for
+from server.core.logs import configure_logging
+from server.core.settings import Settings
+from server.core.state import ServiceState
+from server.core.tracing import tracer_provider_for
+from server.grpc.server import create_server
+from server.rest.server import HttpServer
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ import socket
 from collections.abc import Iterator
 from types import FrameType
 
+from server.core.settings import Settings
 from server.main import Loader, default_loader, run
-from server.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2
+from textstream_client.protos import textstream_pb2 as pb
 
-from protos import textstream_pb2 as pb
-from server.state import SERVICE_NAME
+from server.grpc.registration import SERVICE_NAME
 
 
 class FlakyServer:

@@ -10,12 +10,12 @@ from typing import Any
 
 import grpc
 import pytest
+from textstream_client.protos import textstream_pb2_grpc as pb_grpc
 
 from analyzers.base import Analyzers
-from protos import textstream_pb2_grpc as pb_grpc
-from server.app import create_server
-from server.settings import Settings
-from server.state import ServiceState
+from server.core.settings import Settings
+from server.core.state import ServiceState
+from server.grpc.server import create_server
 from tests.model_fixtures import hub, offline, stalling_generator, tiny_models
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

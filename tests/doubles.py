@@ -8,7 +8,8 @@ import threading
 from collections.abc import AsyncGenerator
 from concurrent.futures import ThreadPoolExecutor
 
-from analyzers.base import AnalyzerError, Analyzers
+from analyzers.base import Analyzers, WorkQueue
+from analyzers.errors import AnalyzerError
 from analyzers.types import (
     EntityMention,
     FinishReason,
@@ -20,6 +21,20 @@ from analyzers.types import (
     SentimentLabel,
     SentimentScores,
 )
+
+
+class Double:
+    """What every analyzer has beside its calls (analyzers/base.py's Analyzer): here no model
+    queue, and nothing to warm or close."""
+
+    queue: WorkQueue | None = None
+
+    def warm(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
 
 POSITIVE_WORDS = {"good", "great", "love", "excellent", "happy", "wonderful"}
 NEGATIVE_WORDS = {"bad", "awful", "hate", "terrible", "sad", "broken"}
@@ -40,7 +55,7 @@ def _word_scores(chunk: str) -> SentimentScores:
     return SentimentScores(label, scores[label], scores)
 
 
-class WordListSentiment:
+class WordListSentiment(Double):
     """Counts positive and negative words, one chunk at a time on its own thread, like a model.
 
     Chunks still queued for the thread when their caller goes away are never run.
@@ -65,7 +80,7 @@ class WordListSentiment:
         return await asyncio.get_running_loop().run_in_executor(self._thread, self._run, chunk)
 
 
-class LeadSentencesSummarizer:
+class LeadSentencesSummarizer(Double):
     """Yields the first two sentences, one piece each."""
 
     name = "lead-sentences"
@@ -76,7 +91,7 @@ class LeadSentencesSummarizer:
             yield sentence.strip() if index == 0 else " " + sentence.strip()
 
 
-class CapitalisedEntities:
+class CapitalisedEntities(Double):
     """Tags capitalised words that do not start a sentence as ORG."""
 
     name = "capitalised"
@@ -93,14 +108,14 @@ class CapitalisedEntities:
         return await asyncio.to_thread(self._run, text)
 
 
-class FailingSentiment:
+class FailingSentiment(Double):
     name = "failing"
 
     async def classify(self, chunk: str) -> SentimentScores:
         raise AnalyzerError("sentiment model failed")
 
 
-class CrashingEntities:
+class CrashingEntities(Double):
     """Raises an unexpected exception (a bug), whose text must not reach the client."""
 
     name = "crashing"
@@ -109,7 +124,7 @@ class CrashingEntities:
         raise RuntimeError(f"secret internals: {text[:20]}")
 
 
-class BlockedSummarizer:
+class BlockedSummarizer(Double):
     """Never yields until released: stands in for a model that hangs or is slow."""
 
     name = "blocked"
@@ -132,7 +147,7 @@ class BlockedSummarizer:
             raise
 
 
-class EchoGenerator:
+class EchoGenerator(Double):
     """Generates the prompt's words back, one token per word."""
 
     name = "echo"

@@ -11,8 +11,8 @@ from typing import Any
 import aiohttp
 
 from analyzers.base import Analyzers
-from server.http_server import HttpServer
-from server.state import ServiceState
+from server.core.state import ServiceState
+from server.rest.server import HttpServer
 from tests.conftest import RunningServer, running_server
 
 

@@ -11,8 +11,8 @@ import sys
 from analyzers.base import Analyzers
 from analyzers.config import ModelSettings
 from analyzers.types import SentimentScores
+from server.core.settings import Settings, load_settings
 from server.main import run
-from server.settings import Settings, load_settings
 from tests.doubles import WordListSentiment, word_analyzers
 
 log = logging.getLogger("tests.serve_counting")

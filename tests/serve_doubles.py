@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from analyzers.base import Analyzers
 from analyzers.config import ModelSettings
-from server.settings import load_settings
+from server.core.settings import load_settings
 from server.workers import run_workers
 from tests.doubles import WordListSentiment, word_analyzers
 

@@ -14,9 +14,10 @@ import time
 from collections.abc import AsyncGenerator
 from typing import Any
 
+from textstream_client.protos import textstream_pb2 as pb
+
 from analyzers.types import EntityMention
-from protos import textstream_pb2 as pb
-from tests.doubles import word_analyzers
+from tests.doubles import Double, word_analyzers
 from tests.streams import REVIEW, case
 
 # Summary pieces large enough that a client which stops reading soon leaves the server
@@ -24,7 +25,7 @@ from tests.streams import REVIEW, case
 PIECE = "x" * 65536
 
 
-class FloodingSummarizer:
+class FloodingSummarizer(Double):
     """Yields large pieces for as long as it is read."""
 
     name = "flooding"
@@ -39,7 +40,7 @@ class FloodingSummarizer:
             await asyncio.sleep(0)
 
 
-class HeldEntities:
+class HeldEntities(Double):
     """Model work that runs until released, and records being cancelled."""
 
     name = "held"

@@ -16,7 +16,7 @@ import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.chunking import chunk_spans
+from server.core.chunking import chunk_spans
 from tests.doubles import WordListSentiment, word_analyzers
 from tests.streams import case, stream
 

@@ -8,8 +8,8 @@ import logging
 
 import grpc
 import pytest
+from textstream_client import ClientOptions, SyncTextStreamClient, TextStreamClient
 
-from client import ClientOptions, SyncTextStreamClient, TextStreamClient
 from tests.certs import CertificateAuthority
 from tests.client_servers import CountingProxy, FlakyServer
 from tests.doubles import word_analyzers
@@ -61,7 +61,7 @@ async def test_retries_stop_at_max_attempts():
 
 
 async def test_real_server_unavailable_while_loading_is_retried(serve, caplog):
-    caplog.set_level(logging.INFO, logger="server.servicer")
+    caplog.set_level(logging.INFO, logger="server.grpc.servicer")
     async with serve(None) as loading, TextStreamClient(loading.target) as client:
         with pytest.raises(grpc.RpcError):
             await client.process(REVIEW)

@@ -11,21 +11,22 @@ from typing import Any
 
 import grpc
 import pytest
+from textstream_client.protos import textstream_pb2 as pb
 
-from analyzers.base import (
+from analyzers.base import Analyzers
+from analyzers.errors import (
     AnalyzerError,
-    Analyzers,
     InputRejectedError,
     OverloadedError,
     StalledError,
 )
-from protos import textstream_pb2 as pb
-from server.errors import grpc_code_for
-from server.events import ErrorKind, Stage, StageFailed, error_kind
-from server.grpc_convert import stage_error_pb
-from server.http_calls import http_status_for
+from server.core.errors import ErrorKind, error_kind
+from server.core.events import Stage, StageFailed
+from server.grpc.convert import stage_error_pb
+from server.grpc.status import grpc_code_for
+from server.rest.errors import http_status_for
 from tests.analyzers.tiny import GENERATOR_PROMPT
-from tests.doubles import word_analyzers
+from tests.doubles import Double, word_analyzers
 from tests.http_servers import http_server, read_all
 from tests.streams import REVIEW, case, rpc_error, stream
 
@@ -36,6 +37,10 @@ EXPECTED = {
     ErrorKind.OVERLOADED: (grpc.StatusCode.RESOURCE_EXHAUSTED, 429),
     ErrorKind.REJECTED: (grpc.StatusCode.INVALID_ARGUMENT, 422),
     ErrorKind.STALLED: (grpc.StatusCode.UNAVAILABLE, 503),
+    ErrorKind.INVALID: (grpc.StatusCode.INVALID_ARGUMENT, 422),
+    ErrorKind.UNAUTHENTICATED: (grpc.StatusCode.UNAUTHENTICATED, 401),
+    ErrorKind.NOT_READY: (grpc.StatusCode.UNAVAILABLE, 503),
+    ErrorKind.UNSUPPORTED: (grpc.StatusCode.FAILED_PRECONDITION, 501),
 }
 
 
@@ -105,7 +110,7 @@ async def test_a_stalled_generator_is_unavailable_not_internal(stalling_generato
         assert srv.calls("http:/generate-stream", "500") == 0
 
 
-class _Failing:
+class _Failing(Double):
     name = "failing-generator"
 
     def __init__(self, error: AnalyzerError) -> None:
@@ -144,7 +149,7 @@ async def test_a_call_that_fails_before_its_first_event_gets_the_status_of_its_c
 
 async def test_a_real_fault_is_still_internal(serve):
     # A plain AnalyzerError is a model's own fault: the stage fails as INTERNAL.
-    class Broken:
+    class Broken(Double):
         name = "broken"
 
         async def classify(self, chunk: str) -> Any:

@@ -8,14 +8,20 @@ import gc
 import grpc
 import psutil
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from textstream_client.protos import textstream_pb2 as pb
+from textstream_client.protos import textstream_pb2_grpc as pb_grpc
 
 from analyzers.base import Analyzers
 from analyzers.batcher import MicroBatcher
 from analyzers.failures import model_failures
 from analyzers.types import SentimentScores
-from protos import textstream_pb2 as pb
-from protos import textstream_pb2_grpc as pb_grpc
-from tests.doubles import BlockedSummarizer, WordListSentiment, _word_scores, word_analyzers
+from tests.doubles import (
+    BlockedSummarizer,
+    Double,
+    WordListSentiment,
+    _word_scores,
+    word_analyzers,
+)
 from tests.processes import doubles_server
 from tests.streams import REVIEW, case, read_rest, rpc_error, steady, stream, until
 
@@ -25,7 +31,7 @@ CHUNKS = 185  # at chunk_size 50, one sentence per chunk
 POISON = "POISON"
 
 
-class PickySentiment:
+class PickySentiment(Double):
     """Word-list scores behind a real MicroBatcher, as the models are batched.
 
     Like a model that cannot take one input (a tokenizer edge case, a NaN row), a batch
@@ -40,6 +46,7 @@ class PickySentiment:
         self.batcher: MicroBatcher[str, SentimentScores] = MicroBatcher(
             "picky", self._run, max_batch_size=256, max_wait_ms=max_wait_ms, max_queued_items=1000
         )
+        self.queue = self.batcher
 
     def _run(self, chunks: list[str]) -> list[SentimentScores]:
         self.batches.append(list(chunks))

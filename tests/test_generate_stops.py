@@ -15,11 +15,11 @@ import grpc
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from textstream_client.protos import textstream_pb2 as pb
+from textstream_client.protos import textstream_pb2_grpc as pb_grpc
 
 from analyzers.base import Analyzers
-from protos import textstream_pb2 as pb
-from protos import textstream_pb2_grpc as pb_grpc
-from server.validation import MAX_STOP_CHARS, MAX_STOP_STRINGS
+from server.core.validation import MAX_STOP_CHARS, MAX_STOP_STRINGS
 from tests.analyzers.conftest import hub_settings
 from tests.analyzers.tiny import GENERATOR_PROMPT, TinyModels
 from tests.threaded import threaded_server

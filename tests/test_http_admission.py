@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import grpc
+from textstream_client.protos import textstream_pb2 as pb
 
-from protos import textstream_pb2 as pb
-from server.settings import Settings
-from server.state import ServiceState
+from server.core.settings import Settings
+from server.core.state import ServiceState
 from tests.doubles import BlockedSummarizer, WordListSentiment, word_analyzers
 from tests.http_servers import http_server, lines, read_all
 from tests.streams import REVIEW, case, read_rest, rpc_error

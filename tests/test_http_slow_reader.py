@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-import server.http_server
+import server.rest.server
 from tests.doubles import WordListSentiment, word_analyzers
 from tests.http_servers import http_server, read_all, statuses
 from tests.streams import REVIEW, case, steady, stream, until
@@ -25,14 +25,14 @@ BUFFER_BYTES = 4096
 def small_send_buffers(monkeypatch: pytest.MonkeyPatch) -> None:
     """The HTTP server's listening socket gets a small send buffer, which the connections it
     accepts inherit (and with it, no send-buffer autotuning)."""
-    bind = server.http_server._bind
+    bind = server.rest.server._bind
 
     def small(*args: Any) -> socket.socket:
         sock = bind(*args)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, BUFFER_BYTES)
         return sock
 
-    monkeypatch.setattr(server.http_server, "_bind", small)
+    monkeypatch.setattr(server.rest.server, "_bind", small)
 
 
 class RawClient:

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from textstream_client.protos import textstream_pb2 as pb
 
-from protos import textstream_pb2 as pb
-from server.offsets import CODE_POINTS, Offsets, OffsetUnit
+from server.core.offsets import CODE_POINTS, Offsets, OffsetUnit
 from tests.doubles import word_analyzers
 from tests.http_servers import http_server, read_all
 from tests.streams import bad_fields, case, rpc_error, stream

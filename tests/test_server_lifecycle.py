@@ -8,10 +8,10 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from textstream_client.protos import textstream_pb2 as pb
 
-from protos import textstream_pb2 as pb
-from server.settings import Settings
-from server.state import ServiceState
+from server.core.settings import Settings
+from server.core.state import ServiceState
 from tests.doubles import BlockedSummarizer, word_analyzers
 from tests.streams import REVIEW, case, read_rest, rpc_error, stream
 

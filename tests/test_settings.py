@@ -8,7 +8,7 @@ import sys
 import pytest
 from pydantic import ValidationError
 
-from server.settings import Settings, load_settings
+from server.core.settings import Settings, load_settings
 from tests.cli_runner import ROOT, cli_env
 
 
@@ -116,7 +116,7 @@ def test_settings_may_meet_at_their_bounds():
 def _serve(config, **env: str) -> subprocess.CompletedProcess[str]:
     # Should the settings be accepted, the server would start: on free ports, and cut short.
     return subprocess.run(
-        [sys.executable, "-m", "client.cli", "serve", "--config", str(config)],
+        [sys.executable, "-m", "textstream_client.cli", "serve", "--config", str(config)],
         cwd=ROOT,
         env=cli_env(**env),
         capture_output=True,

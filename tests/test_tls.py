@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from textstream_client.protos import textstream_pb2 as pb
+from textstream_client.protos import textstream_pb2_grpc as pb_grpc
 
-from protos import textstream_pb2 as pb
-from protos import textstream_pb2_grpc as pb_grpc
 from tests.certs import CertificateAuthority
 from tests.doubles import word_analyzers
 from tests.streams import REVIEW, case, rpc_error
@@ -71,7 +71,7 @@ async def test_mutual_tls_requires_a_client_certificate_from_the_ca(serve, pki):
 def test_tls_settings_come_in_pairs(tmp_path):
     from pydantic import ValidationError
 
-    from server.settings import Settings
+    from server.core.settings import Settings
 
     with pytest.raises(ValidationError, match="set together"):
         Settings(tls_cert_file=tmp_path / "a.crt")

@@ -8,8 +8,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from server.settings import Settings
-from server.state import ServiceState
+from server.core.settings import Settings
+from server.core.state import ServiceState
 from tests.doubles import FailingSentiment, word_analyzers
 from tests.streams import REVIEW, case, stream
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from textstream_client.protos import textstream_pb2 as pb
 
-from protos import textstream_pb2 as pb
-from server.settings import Settings
-from server.state import ServiceState
+from server.core.settings import Settings
+from server.core.state import ServiceState
 from tests.doubles import BlockedSummarizer, EchoGenerator, WordListSentiment, word_analyzers
 from tests.http_servers import http_server, lines, read_all
 from tests.streams import REVIEW, bad_fields, case, read_rest, rpc_error
@@ -96,16 +96,19 @@ class FullQueue:
     name: str
     full: bool = True
 
+    def observe(self, observer: object) -> None:
+        pass
+
 
 class FullSentiment(WordListSentiment):
     def __init__(self) -> None:
         super().__init__()
-        self.batcher = FullQueue("sentiment")
+        self.queue = FullQueue("sentiment")
 
 
 class FullGenerator(EchoGenerator):
     def __init__(self) -> None:
-        self.scheduler = FullQueue("generator")
+        self.queue = FullQueue("generator")
 
 
 async def test_a_full_queue_refuses_valid_calls_of_its_kind_and_never_malformed_ones(serve):

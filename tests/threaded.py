@@ -9,9 +9,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from analyzers.base import Analyzers
-from server.app import create_server
-from server.settings import Settings
-from server.state import ServiceState
+from server.core.settings import Settings
+from server.core.state import ServiceState
+from server.grpc.server import create_server
 
 
 @contextmanager

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 
-from analyzers.base import AnalyzerError, StalledError
+from analyzers.errors import AnalyzerError, StalledError
 from analyzers.types import FinishReason
 
 

@@ -20,12 +20,12 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import torch
 
-from analyzers.base import AnalyzerError, OverloadedError
 from analyzers.config import ModelSettings
 from analyzers.decoding.engine import DecodeEngine, DecodeRequest
 from analyzers.decoding.plan import choose_tokens, row_generator
 from analyzers.decoding.rows import RowDone, RowFailed, RowItem, RowJoined, RowStream, RowText
 from analyzers.decoding.text import TextDelta
+from analyzers.errors import AnalyzerError, OverloadedError
 from analyzers.types import FinishReason
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ class DecodeScheduler(Generic[State]):
         role: str,
     ) -> None:
         self.name = name
-        self.observer: DecodeObserver | None = None
+        self._observer: DecodeObserver | None = None
         self._engine = engine
         self._tokenizer = tokenizer
         self._device = device
@@ -115,6 +115,10 @@ class DecodeScheduler(Generic[State]):
         self._decoding = 0
         self._thread = threading.Thread(target=self._run, name=f"model-{role}", daemon=True)
         self._thread.start()
+
+    def observe(self, observer: DecodeObserver) -> None:
+        """Report each decoding step, join and row count to observer from now on."""
+        self._observer = observer
 
     @property
     def full(self) -> bool:
@@ -364,10 +368,10 @@ class DecodeScheduler(Generic[State]):
 
     def _report(self, tell: Callable[[DecodeObserver], None]) -> None:
         """Tell the observer; its failure must never stop the decoding loop."""
-        if self.observer is None:
+        if self._observer is None:
             return
         try:
-            tell(self.observer)
+            tell(self._observer)
         except Exception:
             log.exception("%s: the decoding observer failed", self.name)
 

@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from analyzers.base import AnalyzerError, OverloadedError
 from analyzers.batcher import MicroBatcher
+from analyzers.errors import AnalyzerError, OverloadedError
 
 
 def doubler(record: list[list[int]] | None = None) -> MicroBatcher[int, int]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from analyzers.base import AnalyzerError
 from analyzers.cpu import available_cpus, configure_torch_threads
 from analyzers.device import cpu_has_fast_bfloat16, dtype_for, placement, resolve_device
+from analyzers.errors import AnalyzerError
 
 no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is present here")
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from analyzers.base import AnalyzerError
 from analyzers.device import Placement, dtype_for
+from analyzers.errors import AnalyzerError
 from analyzers.summary import CentralitySummarizer
 from tests.analyzers.conftest import read_data
 

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 import torch
 
-from analyzers.base import AnalyzerError, Analyzers, Summarizer, TextGenerator
+from analyzers.base import Analyzers, Summarizer, TextGenerator
 from analyzers.device import placement
+from analyzers.errors import AnalyzerError
 from analyzers.generate import CausalGenerator
 from analyzers.sentiment import TransformerSentiment
 from analyzers.summary import Seq2SeqSummarizer, summary_generation_kwargs

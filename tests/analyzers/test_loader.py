@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from analyzers.base import AnalyzerError
 from analyzers.config import ModelSettings
+from analyzers.errors import AnalyzerError
 from analyzers.loader import PROFILE_DEFAULTS, load_analyzers
 from analyzers.sentiment import VaderSentiment
 from analyzers.summary import CentralitySummarizer

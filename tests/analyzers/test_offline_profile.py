@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from analyzers.base import (
-    AnalyzerError,
     Analyzers,
     EntityRecognizer,
     SentimentAnalyzer,
@@ -18,6 +17,7 @@ from analyzers.base import (
 from analyzers.centrality import centrality
 from analyzers.device import placement
 from analyzers.entities import SpacyEntities
+from analyzers.errors import AnalyzerError
 from analyzers.sentiment import VaderSentiment
 from analyzers.summary import CentralitySummarizer
 from analyzers.types import EntityMention, SentimentLabel

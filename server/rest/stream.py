@@ -9,7 +9,7 @@ from collections.abc import AsyncGenerator, Awaitable, Mapping
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from server.http_calls import HttpCall
+from server.rest.calls import HttpCall
 
 
 async def _disconnected(receive: Receive) -> None:

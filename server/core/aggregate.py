@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from analyzers.types import SentimentLabel, SentimentScores
-from server.events import ChunkResult
+from server.core.events import ChunkResult
 
 
 def overall_sentiment(chunks: Sequence[ChunkResult]) -> SentimentScores:
     """Length-weighted mean of each class's score; the label is the best class.
 
-    Unlike the seed's majority vote, a long negative chunk outweighs a short positive one,
+    Unlike a majority vote of chunk labels, a long negative chunk outweighs a short positive one,
     and ties between chunk counts do not collapse to NEUTRAL.
     """
     if not chunks:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from analyzers.types import GenerationParams
-from server.events import AnalysisRequest
-from server.offsets import OffsetUnit
-from server.settings import Settings
+from server.core.errors import FieldViolation, InvalidRequest
+from server.core.events import AnalysisRequest
+from server.core.offsets import OffsetUnit
+from server.core.settings import Settings
 
 MAX_STOP_STRINGS = 8
 MAX_STOP_CHARS = 64
@@ -19,20 +19,6 @@ MIN_TEMPERATURE = 0.05
 MAX_TEMPERATURE = 5.0
 # Nucleus sampling mass: in (0, MAX_TOP_P]; unset is 1, the whole distribution.
 MAX_TOP_P = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class FieldViolation:
-    field: str
-    description: str
-
-
-class InvalidRequest(Exception):
-    """One or more fields are out of bounds; each transport reports them its own way."""
-
-    def __init__(self, violations: list[FieldViolation]) -> None:
-        super().__init__("; ".join(f"{v.field}: {v.description}" for v in violations))
-        self.violations = violations
 
 
 def validate_analysis(

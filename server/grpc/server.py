@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health
 from grpc_reflection.v1alpha import reflection
 from grpc_reflection.v1alpha import reflection_pb2 as reflection_v1alpha
-from grpc_reflection.v1alpha._async import ReflectionServicer
+from textstream_client.protos import textstream_pb2 as pb
 
 from analyzers.base import Analyzers
-from protos import textstream_pb2 as pb
-from server.auth import BearerTokenInterceptor
-from server.registration import add_text_processor
-from server.servicer import TextProcessorServicer
-from server.settings import Settings
-from server.state import SERVICE_NAME, ServiceState
-from server.tracing import server_interceptors
+from server.core.settings import Settings
+from server.core.state import ServiceState
+from server.grpc.health import add_health
+from server.grpc.interceptors import server_interceptors
+from server.grpc.registration import SERVICE_NAME, add_text_processor
+from server.grpc.servicer import TextProcessorServicer
 
 # grpcio-reflection ships only v1alpha; v1 has the same messages on the wire under another
 # service name, so newer grpcurl and Postman find the service too.
@@ -57,25 +54,15 @@ def _credentials(settings: Settings) -> grpc.ServerCredentials | None:
     )
 
 
-def _interceptors(settings: Settings, state: ServiceState) -> list[Any]:
-    if not settings.auth_tokens:
-        return []
-    tokens = [token.get_secret_value() for token in settings.auth_tokens]
-
-    def rejected(method: str) -> None:
-        state.metrics.call_ended(method, "UNAUTHENTICATED", 0.0)
-
-    return [BearerTokenInterceptor(tokens, frozenset(settings.auth_exempt_services), rejected)]
-
-
 def _add_reflection(server: grpc.aio.Server) -> None:
     names = (
         SERVICE_NAME,
-        health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+        health.SERVICE_NAME,
         reflection.SERVICE_NAME,
     )
     reflection.enable_server_reflection(names, server)
-    servicer = ReflectionServicer(names)
+    # The public asyncio servicer (reflection.aio); grpc-stubs predates it.
+    servicer = reflection.aio.ReflectionServicer(names)  # type: ignore[attr-defined]
     handler = grpc.stream_stream_rpc_method_handler(
         servicer.ServerReflectionInfo,
         request_deserializer=reflection_v1alpha.ServerReflectionRequest.FromString,
@@ -97,15 +84,12 @@ async def create_server(
     UNAVAILABLE until state.set_ready(analyzers) is awaited.
     """
     state = state or ServiceState(settings)
-    interceptors = server_interceptors(state.tracer_provider) + _interceptors(settings, state)
+    interceptors = server_interceptors(settings, state)
     server = grpc.aio.server(options=_server_options(settings), interceptors=interceptors)
     add_text_processor(TextProcessorServicer(state), server)
-    health_pb2_grpc.add_HealthServicer_to_server(state.health, server)
+    await add_health(state, server)
     _add_reflection(server)
-    await state.set_alive()
-    if analyzers is None:
-        await state.set_loading()
-    else:
+    if analyzers is not None:
         await state.set_ready(analyzers)
     address = f"{settings.host}:{settings.port}"
     credentials = _credentials(settings)

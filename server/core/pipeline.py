@@ -12,17 +12,18 @@ from dataclasses import dataclass
 
 from opentelemetry import trace
 
-from analyzers.base import AnalyzerError, Analyzers
+from analyzers.base import Analyzers
+from analyzers.errors import AnalyzerError
 from analyzers.types import SentimentScores
-from server.aggregate import overall_sentiment
-from server.chunking import chunk_spans
-from server.events import (
+from server.core.aggregate import overall_sentiment
+from server.core.chunking import chunk_spans
+from server.core.errors import ErrorKind, error_kind
+from server.core.events import (
     AnalysisRequest,
     Chunked,
     ChunkResult,
     Completed,
     EntitiesComplete,
-    ErrorKind,
     Event,
     SentimentComplete,
     SentimentProgress,
@@ -33,7 +34,6 @@ from server.events import (
     Started,
     SummaryComplete,
     SummaryDelta,
-    error_kind,
 )
 
 log = logging.getLogger(__name__)

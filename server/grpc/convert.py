@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from textstream_client.protos import textstream_pb2 as pb
+
 from analyzers.types import (
     EntityMention,
     FinishReason,
@@ -14,10 +16,9 @@ from analyzers.types import (
     SentimentLabel,
     SentimentScores,
 )
-from protos import textstream_pb2 as pb
-from server import events as ev
-from server.errors import grpc_code_for
-from server.offsets import CODE_POINTS, Offsets, OffsetUnit
+from server.core import events as ev
+from server.core.offsets import CODE_POINTS, Offsets, OffsetUnit
+from server.grpc.status import grpc_code_for
 
 _STAGES = {
     ev.Stage.CHUNKING: pb.STAGE_CHUNKING,

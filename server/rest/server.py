@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import uvicorn
 
-from server.http_app import create_http_app
-from server.settings import Settings
-from server.state import ServiceState
+from server.core.settings import Settings
+from server.core.state import ServiceState
+from server.rest.app import create_http_app
 
 
 class _EmbeddedServer(uvicorn.Server):

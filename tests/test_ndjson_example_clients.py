@@ -1,6 +1,7 @@
-"""The seed's own clients (curl, aiohttp loop, browser fetch reader) against this server."""
+"""The NDJSON API's published client examples (curl, aiohttp loop, browser fetch reader)
+against this server."""
 
-# Each runs as the seed wrote it, with only the address changed, and prints the events in order.
+# Each runs as it was published, with only the address changed, and prints the events in order.
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import pytest
 
 from tests.doubles import word_analyzers
 from tests.http_browser import browser_page, needs_chromium
-from tests.http_seed import AIOHTTP, BROWSER, CURL, at
 from tests.http_servers import http_server
+from tests.ndjson_examples import AIOHTTP, BROWSER, CURL, at
 
 FIRST = ["started", "chunking", "chunked"]
 
@@ -33,7 +34,7 @@ def _in_stage_order(names: list[str], stage: str) -> None:
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
-async def test_the_seeds_curl_command_streams_every_event():
+async def test_the_example_curl_command_streams_every_event():
     async with http_server(word_analyzers()) as srv:
         out = await _run("bash", "-c", at(CURL, srv.url))
     print(out)
@@ -46,9 +47,9 @@ async def test_the_seeds_curl_command_streams_every_event():
     assert names.count("sentiment_progress") == events[2]["chunks"]
 
 
-async def test_the_seeds_aiohttp_loop_prints_each_status(tmp_path):
+async def test_the_example_aiohttp_loop_prints_each_status(tmp_path):
     async with http_server(word_analyzers()) as srv:
-        script = tmp_path / "seed_client.py"
+        script = tmp_path / "example_client.py"
         script.write_text(at(AIOHTTP, srv.url))
         out = await _run(sys.executable, str(script))
     print(out)
@@ -59,7 +60,7 @@ async def test_the_seeds_aiohttp_loop_prints_each_status(tmp_path):
         "[chunked] Split into 4 chunks",
     ]
     assert printed[-1] == "[completed] All processing complete!"
-    # The seed's loop prints the result of each stage after its status line.
+    # The example loop prints the result of each stage after its status line.
     overall = printed.index("[sentiment_complete] Overall sentiment: NEUTRAL")
     assert printed[overall + 1] == "Overall sentiment: NEUTRAL"
     summary = printed.index("[summarization_complete] Summary complete")
@@ -70,11 +71,11 @@ async def test_the_seeds_aiohttp_loop_prints_each_status(tmp_path):
 
 
 @needs_chromium
-async def test_the_seeds_browser_reader_logs_each_status():
+async def test_the_example_browser_reader_logs_each_status():
     async with http_server(word_analyzers()) as srv, browser_page() as page:
         logged: list[str] = []
         page.on("console", lambda message: logged.append(message.text))
-        # A page of this origin, so the seed's relative fetch('/process-stream') reaches us.
+        # A page of this origin, so the example's relative fetch('/process-stream') reaches us.
         await page.goto(f"{srv.url}/")
         await page.add_script_tag(content=at(BROWSER, srv.url))
         await page.evaluate("streamTextProcessing()")
@@ -85,6 +86,6 @@ async def test_the_seeds_browser_reader_logs_each_status():
     assert names[-1] == "completed"
     assert logged[0] == "[started] Beginning text processing..."
     assert "sentiment_complete" in names
-    assert "summarization_skipped" in names  # the seed's 17-character text is too short
-    # The seed's updateProgressUI wrote the last message into #status.
+    assert "summarization_skipped" in names  # the example's 17-character text is too short
+    # The example's updateProgressUI wrote the last message into #status.
     assert status == "All processing complete!"

@@ -1,12 +1,18 @@
-"""Optional bearer-token authentication, as a server interceptor (UNAUTHENTICATED otherwise)."""
+"""Server interceptors: bearer-token authentication (UNAUTHENTICATED otherwise) and call spans."""
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import grpc
+from opentelemetry.sdk.trace import TracerProvider
+
+from server.core.auth import BearerTokens
+from server.core.errors import ErrorKind, Unauthenticated
+from server.core.settings import Settings
+from server.core.state import ServiceState
+from server.grpc.status import grpc_code_for
 
 if TYPE_CHECKING:
     Handler = grpc.RpcMethodHandler[Any, Any]
@@ -14,11 +20,7 @@ if TYPE_CHECKING:
 else:
     Interceptor = grpc.aio.ServerInterceptor
 
-
-def token_matches(presented: bytes, expected: list[bytes]) -> bool:
-    """Whether presented is one of expected (`Bearer <token>`), in constant time."""
-    # Compare against every token, always, so timing says nothing about which matched.
-    return any([hmac.compare_digest(presented, token) for token in expected])
+_UNAUTHENTICATED = grpc_code_for(ErrorKind.UNAUTHENTICATED)
 
 
 def _service_of(method: str) -> str:
@@ -30,10 +32,10 @@ def _rejecting(handler: Handler, message: str) -> Handler:
     """A handler of the same shape as handler that answers UNAUTHENTICATED without running."""
 
     async def reject(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-        await context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
+        await context.abort(_UNAUTHENTICATED, message)
 
     async def reject_stream(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-        await context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
+        await context.abort(_UNAUTHENTICATED, message)
         yield  # pragma: no cover - makes this an async generator, as streaming handlers are
 
     kwargs = {
@@ -53,25 +55,25 @@ class BearerTokenInterceptor(Interceptor):
     """Lets a call through only with `authorization: Bearer <token>` metadata.
 
     Services in `exempt` (health and reflection by default) need no token, so probes and
-    grpcurl `list` keep working. Tokens are compared in constant time.
+    grpcurl `list` keep working. Tokens are compared in constant time (server/core/auth.py).
     """
 
     def __init__(
         self,
-        tokens: list[str],
+        tokens: BearerTokens,
         exempt: frozenset[str],
         on_reject: Callable[[str], None] | None = None,
     ) -> None:
-        self._expected = [f"Bearer {token}".encode() for token in tokens]
+        self._tokens = tokens
         self._exempt = exempt
         self._on_reject = on_reject
 
     def _authorised(self, metadata: tuple[tuple[str, str | bytes], ...] | None) -> bool:
-        presented = b""
+        presented: str | bytes = b""
         for key, value in metadata or ():
             if key == "authorization":
-                presented = value.encode() if isinstance(value, str) else value
-        return token_matches(presented, self._expected)
+                presented = value
+        return self._tokens.accepts(presented)
 
     async def intercept_service(
         self,
@@ -85,4 +87,27 @@ class BearerTokenInterceptor(Interceptor):
             return handler
         if self._on_reject is not None:
             self._on_reject(handler_call_details.method.rsplit("/", 1)[-1])
-        return _rejecting(handler, "missing or invalid bearer token")
+        return _rejecting(handler, str(Unauthenticated("missing or invalid bearer token")))
+
+
+def _tracing(provider: TracerProvider | None) -> list[Any]:
+    """The call-span interceptor; it takes the trace context from incoming metadata."""
+    if provider is None:
+        return []
+    from opentelemetry.instrumentation.grpc import aio_server_interceptor
+
+    return [aio_server_interceptor(tracer_provider=provider)]  # type: ignore[no-untyped-call]
+
+
+def server_interceptors(settings: Settings, state: ServiceState) -> list[Any]:
+    """Call spans first (when tracing), then authentication (when tokens are configured)."""
+    interceptors = _tracing(state.tracer_provider)
+    tokens = BearerTokens([token.get_secret_value() for token in settings.auth_tokens])
+    if tokens.required:
+
+        def rejected(method: str) -> None:
+            state.metrics.call_ended(method, _UNAUTHENTICATED.name, 0.0)
+
+        exempt = frozenset(settings.auth_exempt_services)
+        interceptors.append(BearerTokenInterceptor(tokens, exempt, rejected))
+    return interceptors

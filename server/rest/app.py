@@ -1,8 +1,8 @@
-"""The seed-compatible HTTP API and the live page: a thin adapter over the pipeline's events."""
+"""The NDJSON API and the live page on FastAPI: a thin adapter over the core's events."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from pathlib import Path
 from typing import Any
@@ -15,16 +15,17 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from analyzers.types import GeneratedText, GenerationEvent
-from server import http_models as api
-from server.events import AnalysisRequest, Event
-from server.http_calls import HttpCall, check_token, decodable, request_id
-from server.http_convert import BatchCollector, SeedEvents, ndjson_line
-from server.http_stream import LiveStream, unless_disconnected
-from server.offsets import Offsets, OffsetUnit
-from server.pipeline import Pipeline
-from server.settings import Settings
-from server.state import ServiceState
-from server.validation import validate_generation, validate_process
+from server.core.auth import BearerTokens
+from server.core.events import AnalysisRequest, Event
+from server.core.offsets import Offsets, OffsetUnit
+from server.core.settings import Settings
+from server.core.state import Readiness, ServiceState
+from server.core.validation import validate_generation, validate_process
+from server.rest import models as api
+from server.rest.calls import HttpCall, answered, decodable, request_id
+from server.rest.convert import BatchCollector, NdjsonEvents, ndjson_line
+from server.rest.errors import unprocessable
+from server.rest.stream import LiveStream, unless_disconnected
 
 STATIC = Path(__file__).parent / "static"
 NDJSON = "application/x-ndjson"
@@ -69,11 +70,11 @@ def _method(path: str) -> str:
 def create_http_app(state: ServiceState) -> FastAPI:
     """The FastAPI app over state, which it shares with the gRPC servicer."""
     settings = state.settings
-    tokens = [f"Bearer {token.get_secret_value()}".encode() for token in settings.auth_tokens]
+    tokens = BearerTokens([token.get_secret_value() for token in settings.auth_tokens])
     app = FastAPI(
         title="textstream",
         version="1",
-        summary="Text analysis streamed step by step, the seed's HTTP API beside gRPC.",
+        summary="Text analysis streamed step by step as NDJSON, beside the gRPC API.",
         # Spans only when the server traces, into the same provider as gRPC's.
         telemetry={
             "tracer_provider": state.tracer_provider,
@@ -92,20 +93,18 @@ def create_http_app(state: ServiceState) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
 
-    async def unprocessable(request: Request, detail: list[dict[str, Any]]) -> JSONResponse:
+    async def invalid_body(request: Request, detail: list[dict[str, Any]]) -> JSONResponse:
         # Bodies that are not the schema's JSON at all; counted like any other bad request.
         call_id = request_id(request.headers)
         if request.url.path in _API_PATHS:
             await HttpCall(state, _method(request.url.path), call_id).end("422")
-        return JSONResponse(
-            {"detail": detail, "request_id": call_id}, 422, {"x-request-id": call_id}
-        )
+        return unprocessable(detail, call_id)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_json(request: Request, error: RequestValidationError) -> JSONResponse:
         keys = ("loc", "msg", "type")
         detail = [{key: item[key] for key in keys if key in item} for item in error.errors()]
-        return await unprocessable(request, detail)
+        return await invalid_body(request, detail)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
@@ -113,48 +112,49 @@ def create_http_app(state: ServiceState) -> FastAPI:
         # input (gRPC: INVALID_ARGUMENT) that is a 422 naming the body.
         if error.status_code == 400 and request.url.path in _API_PATHS:
             detail = [{"loc": ["body"], "msg": "must be UTF-8 JSON", "type": "body_invalid"}]
-            return await unprocessable(request, detail)
+            return await invalid_body(request, detail)
         return await http_exception_handler(request, error)
+
+    def answer(
+        request: Request, start: Callable[[HttpCall], Awaitable[Response]]
+    ) -> Awaitable[Response]:
+        return answered(state, tokens, _method(request.url.path), request.headers, start)
 
     @app.post("/process-stream", response_class=LiveStream, status_code=200, responses=_STREAM_DOC)
     async def process_stream(body: api.ProcessRequest, request: Request) -> Response:
-        """Runs the requested stages and streams every step as NDJSON (the seed's events)."""
-        call = HttpCall(state, _method(request.url.path), request_id(request.headers))
-        try:
-            check_token(request.headers, tokens)
+        """Runs the requested stages and streams every step as NDJSON, one line per event."""
+
+        async def start(call: HttpCall) -> Response:
             analysis, offsets = _analysis(settings, body)
-            started_at, pipeline = await call.admit()
-            events = _events(pipeline, analysis, call.request_id, started_at)
+            started_at = await call.admit()
+            events = state.ready_pipeline().run(analysis, call.request_id, started_at)
             # The first event comes before the 200, so a failure to start is still a status.
             first = await anext(events)
-        except Exception as error:
-            return await call.fail(error)
-        lines = _ndjson(first, events, SeedEvents(started_at, offsets), call, started_at)
-        return LiveStream(lines, NDJSON, call, {"x-request-id": call.request_id})
+            lines = _ndjson(first, events, NdjsonEvents(started_at, offsets), call, started_at)
+            return LiveStream(lines, NDJSON, call, {"x-request-id": call.request_id})
+
+        return await answer(request, start)
 
     @app.post("/process-batch", response_model=api.BatchResponse, responses=_ERRORS)
     async def process_batch(body: api.ProcessRequest, request: Request) -> Response:
-        """The same analysis, all results at once (the seed's batch endpoint)."""
-        call = HttpCall(state, _method(request.url.path), request_id(request.headers))
-        try:
-            check_token(request.headers, tokens)
+        """The same analysis, all results at once in one JSON object."""
+
+        async def start(call: HttpCall) -> Response:
             analysis, offsets = _analysis(settings, body)
-            started_at, pipeline = await call.admit()
+            started_at = await call.admit()
             collector = BatchCollector(call.request_id, offsets)
-            events = _events(pipeline, analysis, call.request_id, started_at)
+            events = state.ready_pipeline().run(analysis, call.request_id, started_at)
             finished = await unless_disconnected(_collect(events, collector), request.receive)
-        except Exception as error:
-            return await call.fail(error)
-        await call.end("200" if finished else "CANCELLED")
-        return JSONResponse(collector.body, headers={"x-request-id": call.request_id})
+            await call.end("200" if finished else "CANCELLED")
+            return JSONResponse(collector.body, headers={"x-request-id": call.request_id})
+
+        return await answer(request, start)
 
     @app.post("/generate-stream", response_class=LiveStream, status_code=200, responses=_TEXT_DOC)
     async def generate_stream(body: api.GenerateRequest, request: Request) -> Response:
         """Streams generated text as plain text, piece by piece."""
-        call = HttpCall(state, _method(request.url.path), request_id(request.headers))
-        stream: AsyncGenerator[GenerationEvent, None] | None = None
-        try:
-            check_token(request.headers, tokens)
+
+        async def start(call: HttpCall) -> Response:
             prompt, params = validate_generation(
                 settings,
                 body.prompt,
@@ -166,15 +166,17 @@ def create_http_app(state: ServiceState) -> FastAPI:
             )
             for index, text in enumerate((prompt, *params.stop)):
                 decodable("prompt" if index == 0 else f"stop[{index - 1}]", text)
-            started_at, _ = await call.admit(generation=True)
-            stream = call.generator().generate(prompt, params)
-            await anext(stream)  # GenerationStarted: a failure to start is still a status
-        except Exception as error:
-            if stream is not None:
+            started_at = await call.admit(generation=True)
+            stream = state.ready_generation().run(prompt, params)
+            try:
+                await anext(stream)  # GenerationStarted: a failure to start is still a status
+            except BaseException:
                 await stream.aclose()
-            return await call.fail(error)
-        pieces = _text(stream, call, started_at)
-        return LiveStream(pieces, TEXT, call, {"x-request-id": call.request_id})
+                raise
+            pieces = _text(stream, call, started_at)
+            return LiveStream(pieces, TEXT, call, {"x-request-id": call.request_id})
+
+        return await answer(request, start)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -184,13 +186,10 @@ def create_http_app(state: ServiceState) -> FastAPI:
     @app.get("/readyz", responses={503: {"description": "Not ready; see status."}})
     async def readyz() -> JSONResponse:
         """Readiness: 200 once models are loaded and until draining begins, else 503."""
-        if state.draining:
-            status = "draining"
-        elif state.pipeline is None:
-            status = "failed" if state.load_error is not None else "loading"
-        else:
-            return JSONResponse({"status": "ready"})
-        return JSONResponse({"status": status}, 503, {"retry-after": "1"})
+        readiness = state.readiness
+        if readiness is Readiness.READY:
+            return JSONResponse({"status": readiness.value})
+        return JSONResponse({"status": readiness.value}, 503, {"retry-after": "1"})
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
@@ -215,29 +214,22 @@ def _analysis(settings: Settings, body: api.ProcessRequest) -> tuple[AnalysisReq
     return analysis, Offsets(analysis.text, unit)
 
 
-def _events(
-    pipeline: Pipeline, analysis: AnalysisRequest, call_id: str, started_at: float
-) -> AsyncGenerator[Event, None]:
-    # Closing the generator cancels its stages: the adapter closes it once the client leaves.
-    return pipeline.run(analysis, call_id, started_at)
-
-
 async def _ndjson(
     first: Event,
     events: AsyncGenerator[Event, None],
-    seed: SeedEvents,
+    lines: NdjsonEvents,
     call: HttpCall,
     started_at: float,
 ) -> AsyncGenerator[bytes, None]:
     async with aclosing(events):
-        yield ndjson_line(seed.convert(first))
+        yield ndjson_line(lines.convert(first))
         call.first_update(started_at)
         try:
             async for event in events:
-                yield ndjson_line(seed.convert(event))
+                yield ndjson_line(lines.convert(event))
         except Exception as error:
             # The 200 is already sent: the stream ends with an error line and no "completed".
-            yield ndjson_line(seed.error(call.failed_midway(error)))
+            yield ndjson_line(lines.error(call.failed_midway(error)))
 
 
 async def _text(

@@ -1,4 +1,4 @@
-"""The TextProcessor gRPC servicer: validates, delegates to the pipeline, converts; nothing more."""
+"""The TextProcessor gRPC servicer: validates, delegates to the core, converts; nothing more."""
 
 from __future__ import annotations
 
@@ -12,29 +12,23 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 import grpc
+from textstream_client.protos import textstream_pb2 as pb
 
 from analyzers.types import GenerationParams
-from protos import textstream_pb2 as pb
-from server.errors import (
-    CallFailure,
-    Context,
+from server.core.errors import (
     DeadlineExpired,
-    abort_with_status,
-    failure_status,
-)
-from server.events import AnalysisRequest
-from server.grpc_convert import ResponseCollector, UpdateSequencer, offset_unit
-from server.offsets import Offsets
-from server.pipeline import Pipeline
-from server.registration import Undecodable
-from server.request_ids import request_id as accepted_request_id
-from server.state import ServiceState
-from server.validation import (
     FieldViolation,
     InvalidRequest,
-    validate_generation,
-    validate_process,
+    call_failure,
 )
+from server.core.events import AnalysisRequest
+from server.core.offsets import Offsets
+from server.core.request_ids import request_id as accepted_request_id
+from server.core.state import ServiceState
+from server.core.validation import validate_generation, validate_process
+from server.grpc.convert import ResponseCollector, UpdateSequencer, offset_unit
+from server.grpc.registration import Undecodable
+from server.grpc.status import Context, abort_with_status, failure_status
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +39,6 @@ Request = TypeVar("Request")
 class Call(Generic[Request]):
     request_id: str
     started_at: float
-    pipeline: Pipeline
     # The validated request, with the contract's defaults applied.
     request: Request
 
@@ -96,7 +89,7 @@ class TextProcessorServicer:
             # models load or the server is at its limit, so no client retries it in vain.
             request = validate()
             async with self._state.admitted(generation=generation) as started_at:
-                pipeline = self._state.ready_pipeline()
+                self._state.check_ready()
                 remaining = context.time_remaining()
                 if remaining is not None and remaining <= 0:
                     # Arrived already expired: grpc has not cancelled it yet, but no model
@@ -104,7 +97,7 @@ class TextProcessorServicer:
                     raise DeadlineExpired("the call's deadline passed before it started")
                 # Headers only once the call is accepted: until then a failure may be retried.
                 await context.send_initial_metadata((("x-request-id", request_id),))
-                yield Call(request_id, started_at, pipeline, request)
+                yield Call(request_id, started_at, request)
         except (asyncio.CancelledError, GeneratorExit):
             # grpc cancels the handler when the client cancels or its deadline passes (or
             # closes the stream while an update is being written); the time left tells which.
@@ -115,14 +108,8 @@ class TextProcessorServicer:
         except grpc.aio.AbortError:
             raise
         except Exception as error:
-            if not isinstance(error, CallFailure):
-                # The type and request id go to the log; no trace or text reaches the client.
-                log.error(
-                    "call failed",
-                    extra={"request_id": request_id, "method": method, "error": repr(error)},
-                    exc_info=log.isEnabledFor(logging.DEBUG),
-                )
-            status = failure_status(error, request_id)
+            # A bug's type and request id go to the log; no trace or text reaches the client.
+            status = failure_status(call_failure(error, request_id, method), request_id)
             outcome = status.code.name
             await abort_with_status(context, status)
         finally:
@@ -180,7 +167,7 @@ class TextProcessorServicer:
             # Closed here, inside the call, whichever way it ends: grpc leaves a handler that
             # was cancelled mid-write suspended at its yield, and the stages would run on
             # until the pipeline's stream was garbage-collected.
-            events = call.pipeline.run(analysis, call.request_id, call.started_at)
+            events = self._state.ready_pipeline().run(analysis, call.request_id, call.started_at)
             async with aclosing(events):
                 async for event in events:
                     update = sequencer.stage_update(event)
@@ -195,7 +182,7 @@ class TextProcessorServicer:
         async with self._serving(context, "Process", validate) as call:
             analysis, offsets = call.request
             collector = ResponseCollector(call.request_id, offsets)
-            events = call.pipeline.run(analysis, call.request_id, call.started_at)
+            events = self._state.ready_pipeline().run(analysis, call.request_id, call.started_at)
             async with aclosing(events):
                 async for event in events:
                     collector.add(event)
@@ -208,9 +195,9 @@ class TextProcessorServicer:
         validate = functools.partial(self._generation_request, request)
         async with self._serving(context, "GenerateStream", validate, generation=True) as call:
             prompt, params = call.request
-            generator = self._state.generator()
+            generation = self._state.ready_generation()
             sequencer = UpdateSequencer(call.started_at)
-            stream = generator.generate(prompt, params)
+            stream = generation.run(prompt, params)
             # Stops generation at the next token when the client has gone.
             async with aclosing(stream):
                 async for event in stream:

@@ -8,9 +8,10 @@ from typing import Any, Protocol
 
 import grpc
 from google.protobuf.message import DecodeError
+from textstream_client.protos import textstream_pb2 as pb
 
-from protos import textstream_pb2 as pb
-from server.state import SERVICE_NAME
+# The service's full name in the contract (protos/textstream.proto).
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["TextProcessor"].full_name
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,15 +1,13 @@
-"""OpenTelemetry tracing, off by default: a span per call (from incoming context) and per stage."""
+"""OpenTelemetry tracing, off by default: the tracer provider and the pipeline's stage spans."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-from server.settings import Settings
+from server.core.settings import Settings
 
 
 def tracer_provider_for(settings: Settings) -> TracerProvider | None:
@@ -23,15 +21,6 @@ def tracer_provider_for(settings: Settings) -> TracerProvider | None:
     exporter = OTLPSpanExporter(endpoint=settings.tracing_otlp_endpoint, insecure=True)
     provider.add_span_processor(BatchSpanProcessor(exporter))
     return provider
-
-
-def server_interceptors(provider: TracerProvider | None) -> list[Any]:
-    """The call-span interceptor; it takes the trace context from incoming metadata."""
-    if provider is None:
-        return []
-    from opentelemetry.instrumentation.grpc import aio_server_interceptor
-
-    return [aio_server_interceptor(tracer_provider=provider)]  # type: ignore[no-untyped-call]
 
 
 def pipeline_tracer(provider: TracerProvider | None) -> trace.Tracer:

@@ -1,4 +1,4 @@
-"""Domain events to the seed's JSON shapes: the HTTP transport's one conversion module."""
+"""Domain events to the NDJSON API's JSON shapes: the HTTP transport's one conversion module."""
 
 from __future__ import annotations
 
@@ -7,19 +7,19 @@ import time
 from typing import Any
 
 from analyzers.types import EntityMention, SentimentLabel, SentimentScores
-from server import events as ev
-from server.offsets import Offsets
+from server.core import events as ev
+from server.core.offsets import Offsets
 
 Json = dict[str, Any]
 
-# The seed's name for each stage in its status strings ("summarization_complete", ...).
-SEED_STAGE = {
+# The NDJSON API's name for each stage in its status strings ("summarization_complete", ...).
+STAGE_NAMES = {
     ev.Stage.CHUNKING: "chunking",
     ev.Stage.SENTIMENT: "sentiment",
     ev.Stage.SUMMARY: "summarization",
     ev.Stage.ENTITIES: "entities",
 }
-# The seed's messages, so its clients print the same lines.
+# Each stage's starting message, for clients that print the lines as they come.
 _STARTING = {
     ev.Stage.CHUNKING: "Splitting text into chunks...",
     ev.Stage.SENTIMENT: "Analyzing sentiment...",
@@ -33,7 +33,7 @@ def _scores(scores: SentimentScores) -> dict[str, float]:
 
 
 def chunk_json(chunk: ev.ChunkResult, offsets: Offsets) -> Json:
-    """The seed's chunk_result (chunk numbered from 1), with the span and class scores."""
+    """A chunk_result (chunk numbered from 1), with the span and class scores."""
     start, end = offsets.span(chunk.start, chunk.end)
     return {
         "chunk": chunk.index + 1,
@@ -65,11 +65,11 @@ def _counts(event: ev.SentimentComplete) -> Json:
 
 
 def _stage_times(event: ev.Completed) -> dict[str, float]:
-    return {SEED_STAGE[stage]: seconds for stage, seconds in event.stage_seconds}
+    return {STAGE_NAMES[stage]: seconds for stage, seconds in event.stage_seconds}
 
 
 def _failure(event: ev.StageFailed) -> Json:
-    return {"stage": SEED_STAGE[event.stage], "error": event.message, "kind": event.kind.value}
+    return {"stage": STAGE_NAMES[event.stage], "error": event.message, "kind": event.kind.value}
 
 
 def ndjson_line(body: Json) -> bytes:
@@ -77,8 +77,8 @@ def ndjson_line(body: Json) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
 
-class SeedEvents:
-    """One stream's events as the seed's status objects, numbered and timed like StageUpdate,
+class NdjsonEvents:
+    """One stream's events as the NDJSON API's status objects, numbered and timed like StageUpdate,
     their offsets converted by offsets."""
 
     def __init__(self, started_at: float, offsets: Offsets) -> None:
@@ -113,10 +113,10 @@ class SeedEvents:
                     "timestamp": time.time(),
                     "text_length": event.text_length,
                     "request_id": event.request_id,
-                    "stages": [SEED_STAGE[stage] for stage in event.stages],
+                    "stages": [STAGE_NAMES[stage] for stage in event.stages],
                 }
             case ev.StageStarted():
-                name = SEED_STAGE[event.stage]
+                name = STAGE_NAMES[event.stage]
                 status = name if event.stage is ev.Stage.CHUNKING else f"{name}_processing"
                 return {"status": status, "message": _STARTING[event.stage]}
             case ev.Chunked():
@@ -180,13 +180,13 @@ class SeedEvents:
                 }
             case ev.StageSkipped():
                 return {
-                    "status": f"{SEED_STAGE[event.stage]}_skipped",
+                    "status": f"{STAGE_NAMES[event.stage]}_skipped",
                     "message": event.reason,
                     "reason": event.reason,
                 }
             case ev.StageFailed():
                 return {
-                    "status": f"{SEED_STAGE[event.stage]}_error",
+                    "status": f"{STAGE_NAMES[event.stage]}_error",
                     "message": event.message,
                     **_failure(event),
                 }
@@ -198,11 +198,11 @@ class SeedEvents:
                     "timestamp": time.time(),
                     "stage_times": _stage_times(event),
                 }
-        raise TypeError(f"no seed event for {type(event).__name__}")
+        raise TypeError(f"no NDJSON line for {type(event).__name__}")
 
 
 class BatchCollector:
-    """Folds a stream's events into the seed's /process-batch result, its offsets converted
+    """Folds a stream's events into the /process-batch result, its offsets converted
     by offsets."""
 
     def __init__(self, request_id: str, offsets: Offsets) -> None:
@@ -229,7 +229,7 @@ class BatchCollector:
                 self.body["errors"].append(_failure(event))
             case ev.StageSkipped():
                 self.body["skipped"].append(
-                    {"stage": SEED_STAGE[event.stage], "reason": event.reason}
+                    {"stage": STAGE_NAMES[event.stage], "reason": event.reason}
                 )
             case ev.Completed():
                 self.body["processing_time"] = event.total_seconds

@@ -1,11 +1,11 @@
-"""The seed's three client examples, verbatim, to run against this server."""
+"""The NDJSON API's three published client examples, verbatim, to run against this server."""
 
-# Copied from the seed's "Testing the Streaming API" section; each test changes only the
-# address (SEED_ORIGIN becomes the test server's).
+# Copied from the "Testing the Streaming API" section of the API's first documentation;
+# each test changes only the address (EXAMPLE_ORIGIN becomes the test server's).
 
 from __future__ import annotations
 
-SEED_ORIGIN = "https://myuser-streaming-processor.chutes.ai"
+EXAMPLE_ORIGIN = "https://myuser-streaming-processor.chutes.ai"
 
 CURL = r"""# Test streaming processing
 curl -X POST https://myuser-streaming-processor.chutes.ai/process-stream \
@@ -120,5 +120,5 @@ function updateProgressUI(data) {
 
 
 def at(snippet: str, origin: str) -> str:
-    """The snippet with the seed's address replaced by origin; nothing else changes."""
-    return snippet.replace(SEED_ORIGIN, origin)
+    """The snippet with the example's address replaced by origin; nothing else changes."""
+    return snippet.replace(EXAMPLE_ORIGIN, origin)

@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     min_chunk_size: int = Field(50, ge=1)
     max_chunk_size: int = Field(500, ge=1)
     default_chunk_size: int = Field(200, ge=1)
-    # The summary stage runs only on texts longer than this, as in the seed.
+    # The summary stage runs only on texts longer than this: shorter ones need none.
     summary_min_text_chars: int = Field(100, ge=0)
     max_prompt_chars: int = Field(5000, ge=1)
 
@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     max_connection_age_seconds: float | None = Field(None, gt=0)
     max_connection_age_grace_seconds: float = Field(30.0, ge=0)
 
-    # The seed-compatible HTTP API and live page, in the same process and event loop.
+    # The HTTP NDJSON API and live page, in the same process and event loop.
     http_enabled: bool = True
     http_host: str = "0.0.0.0"
     http_port: int = Field(8000, ge=0, le=65535)

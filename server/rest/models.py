@@ -1,4 +1,4 @@
-"""The HTTP API's request bodies and documented response shapes (the seed's JSON schema)."""
+"""The HTTP API's request bodies and documented response shapes (the NDJSON API's JSON schema)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from server.settings import Settings
-from server.validation import (
+from server.core.settings import Settings
+from server.core.validation import (
     MAX_STOP_CHARS,
     MAX_STOP_STRINGS,
     MAX_TEMPERATURE,
@@ -16,7 +16,7 @@ from server.validation import (
     validate_analysis,
 )
 
-# Bounds are checked by server/validation.py, the same code the gRPC servicer runs, so the
+# Bounds are checked by server/core/validation.py, the same code the gRPC servicer runs, so the
 # two transports cannot disagree; the models below only type the JSON. document_bounds()
 # writes the configured bounds into the OpenAPI document so clients can see them.
 
@@ -32,7 +32,7 @@ JsonInt = Annotated[int, BeforeValidator(_whole)]
 
 
 class ProcessRequest(BaseModel):
-    """The seed's StreamingTextInput: unknown keys are ignored, null means the default."""
+    """An analysis request: unknown keys are ignored, null means the default."""
 
     # Strict: JSON types as documented ("true" or 0 is not a boolean), as gRPC's are typed.
     model_config = ConfigDict(extra="ignore", strict=True)
@@ -55,7 +55,7 @@ class ProcessRequest(BaseModel):
 
 
 class GenerateRequest(BaseModel):
-    """Text generation; the seed took only the prompt."""
+    """A generation request: the prompt and optional sampling settings."""
 
     model_config = ConfigDict(extra="ignore", strict=True)
 
@@ -116,7 +116,7 @@ class StageSkip(BaseModel):
 
 
 class BatchResponse(BaseModel):
-    """The seed's /process-batch result; a key is absent when its stage did not run."""
+    """The /process-batch result; a key is absent when its stage did not run."""
 
     request_id: str
     sentiment: BatchSentiment | None = None

@@ -5,8 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from analyzers.base import AnalyzerError
 from analyzers.types import EntityMention, SentimentLabel, SentimentScores
+from server.core.errors import ErrorKind
 
 
 class Stage(enum.Enum):
@@ -97,30 +97,6 @@ class EntitiesComplete:
 class StageSkipped:
     stage: Stage
     reason: str
-
-
-class ErrorKind(enum.Enum):
-    """Why a stage or call failed; each transport maps every kind to its own status, in one
-    table each (server/errors.py for gRPC, server/http_calls.py for HTTP)."""
-
-    # A model's own fault (a plain AnalyzerError): INTERNAL.
-    FAILED = "failed"
-    # The stage ran past stage_timeout_seconds: DEADLINE_EXCEEDED.
-    TIMEOUT = "timeout"
-    # A model queue was full (OverloadedError): RESOURCE_EXHAUSTED, retry later.
-    OVERLOADED = "overloaded"
-    # A bug: an exception no analyzer meant to raise: INTERNAL.
-    INTERNAL = "internal"
-    # Input the model cannot take, such as a text over its length limit (InputRejectedError):
-    # INVALID_ARGUMENT, since no retry of the same input will help.
-    REJECTED = "rejected"
-    # The model produced nothing for too long and was stopped (StalledError): UNAVAILABLE.
-    STALLED = "stalled"
-
-
-def error_kind(error: AnalyzerError) -> ErrorKind:
-    """The kind an analyzer's error names (AnalyzerError.kind and its subclasses')."""
-    return ErrorKind(error.kind)
 
 
 @dataclass(frozen=True, slots=True)

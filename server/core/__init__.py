@@ -1,0 +1,1 @@
+"""Transport-neutral core: settings, lifecycle state, validation, the pipeline and its events."""

@@ -1,0 +1,1 @@
+"""The gRPC transport: server bootstrap, servicer, converters, statuses, interceptors, health."""

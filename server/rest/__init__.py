@@ -1,0 +1,1 @@
+"""The HTTP transport: the NDJSON API on FastAPI, its converters, and the live page."""
