@@ -31,9 +31,11 @@ check-protos: $(STAMP)
 run: $(STAMP)
 	$(BIN)/textstream serve
 
+# Style, then the import contracts of .importlinter (the layers: core, transports, client).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy server client analyzers
@@ -55,5 +57,5 @@ bench-hub: $(STAMP)
 	$(BIN)/python -m bench.hub
 
 clean:
-	rm -rf $(VENV) .tools build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis test-output bench/results examples/node/node_modules
+	rm -rf $(VENV) .tools build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .hypothesis test-output bench/results examples/node/node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
