@@ -28,7 +28,8 @@ class ServerProcess:
         )
         self.lines: Queue[dict[str, object]] = Queue()
         self.log: list[dict[str, object]] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     def _read(self) -> None:
         assert self.proc.stderr is not None
@@ -57,6 +58,11 @@ class ServerProcess:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(10)
+        # The reader ends at the pipe's EOF; then the pipe is closed here, not left to the
+        # garbage collector (a ResourceWarning, an error under the tests' warning filter).
+        self._reader.join(10)
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()
 
 
 def serve(**env: str) -> tuple[ServerProcess, str]:
