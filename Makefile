@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROTO := protos/textstream.proto
+# The generated code lives in the client distribution (client/), package textstream_client.protos.
+GENERATED := client/textstream_client
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
@@ -11,21 +13,27 @@ export TRANSFORMERS_OFFLINE ?= 1
 
 install: $(STAMP)
 
-# Reinstall only when the project's dependencies change.
-$(STAMP): pyproject.toml
+# Reinstall only when the project's dependencies change. The client (client/, its own
+# distribution) comes from the checkout: the server depends on it and no index has it. The
+# server alone goes first: it replaces an older install that owned the `textstream` script
+# (now the client's), so that uninstall cannot delete the client's script afterwards.
+$(STAMP): pyproject.toml client/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip install --quiet -e ./client -e '.[dev]'
 	touch $(STAMP)
 
+# protoc with -I . (the descriptor's file name stays protos/textstream.proto), then the
+# generated import rewritten into the package: see client/generate_protos.py.
 protos: $(STAMP)
-	$(BIN)/python -m grpc_tools.protoc -I . --python_out=. --pyi_out=. --grpc_python_out=. $(PROTO)
+	$(BIN)/python client/generate_protos.py $(GENERATED)
 
 check-protos: $(STAMP)
 	@tmp=$$(mktemp -d) && \
-	$(BIN)/python -m grpc_tools.protoc -I . --python_out=$$tmp --pyi_out=$$tmp --grpc_python_out=$$tmp $(PROTO) && \
+	$(BIN)/python client/generate_protos.py $$tmp && \
 	for f in textstream_pb2.py textstream_pb2.pyi textstream_pb2_grpc.py; do \
-	  diff -u protos/$$f $$tmp/protos/$$f >/dev/null || { echo "protos/$$f is stale: run make protos"; rm -rf $$tmp; exit 1; }; \
+	  diff -u $(GENERATED)/protos/$$f $$tmp/protos/$$f >/dev/null || { echo "$(GENERATED)/protos/$$f is stale: run make protos"; rm -rf $$tmp; exit 1; }; \
 	done; rm -rf $$tmp; echo "generated code matches $(PROTO)"
 
 run: $(STAMP)
@@ -38,7 +46,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
-	$(BIN)/mypy server client analyzers
+	$(BIN)/mypy server analyzers client/textstream_client
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest

@@ -28,6 +28,8 @@ from typing import Any
 
 import grpc
 import torch
+from textstream_client.protos import textstream_pb2 as pb
+from textstream_client.protos import textstream_pb2_grpc as pb_grpc
 from transformers import (
     AutoModelForCausalLM,
     AutoModelForSeq2SeqLM,
@@ -40,8 +42,6 @@ from analyzers.summary import summary_generation_kwargs
 from bench.hub_models import HubModels, build
 from bench.server_process import serve
 from bench.throughput import load_corpus, percentile
-from protos import textstream_pb2 as pb
-from protos import textstream_pb2_grpc as pb_grpc
 
 RESULTS = Path(__file__).parent / "results"
 TEXT_CHARS = 1500

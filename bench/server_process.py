@@ -72,7 +72,16 @@ def serve(**env: str) -> tuple[ServerProcess, str]:
     Returns the process and its target; env adds TEXTSTREAM_* settings.
     """
     server = ServerProcess(
-        [sys.executable, "-m", "client.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
+        [
+            sys.executable,
+            "-m",
+            "textstream_client.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+        ],
         env={"TEXTSTREAM_METRICS_ENABLED": "false", "TEXTSTREAM_HTTP_ENABLED": "false", **env},
     )
     try:

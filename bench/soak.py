@@ -17,11 +17,11 @@ import time
 
 import grpc
 import psutil
+from textstream_client.protos import textstream_pb2 as pb
+from textstream_client.protos import textstream_pb2_grpc as pb_grpc
 
 from bench.server_process import serve
 from bench.throughput import RESULTS, PeakRss, load_corpus
-from protos import textstream_pb2 as pb
-from protos import textstream_pb2_grpc as pb_grpc
 
 INVALID = [
     {"text": "too short"},

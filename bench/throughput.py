@@ -23,13 +23,13 @@ from pathlib import Path
 
 import grpc
 import psutil
+from textstream_client.protos import textstream_pb2 as pb
+from textstream_client.protos import textstream_pb2_grpc as pb_grpc
 
 from analyzers.device import cpu_has_fast_bfloat16
 from bench.inprocess import measure_one_at_a_time
 from bench.server_process import serve
 from bench.stages import measure_stages
-from protos import textstream_pb2 as pb
-from protos import textstream_pb2_grpc as pb_grpc
 
 CORPUS = Path(__file__).parent / "corpus"
 RESULTS = Path(__file__).parent / "results"

@@ -37,11 +37,11 @@ def sigint_default() -> None:
 
 
 async def textstream(*args: str, stdin: str | None = None, limit: float = 60) -> Result:
-    """`python -m client.cli ARGS`, as the `textstream` console script runs it."""
+    """`python -m textstream_client.cli ARGS`, as the `textstream` console script runs it."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "client.cli",
+        "textstream_client.cli",
         *args,
         cwd=ROOT,
         env=cli_env(),

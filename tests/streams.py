@@ -10,9 +10,8 @@ from typing import Any, TypeVar
 import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-
-from protos import textstream_pb2 as pb
-from protos import textstream_pb2_grpc as pb_grpc
+from textstream_client.protos import textstream_pb2 as pb
+from textstream_client.protos import textstream_pb2_grpc as pb_grpc
 
 T = TypeVar("T")
 

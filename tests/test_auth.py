@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from textstream_client.protos import textstream_pb2 as pb
 
-from protos import textstream_pb2 as pb
 from tests.doubles import WordListSentiment, word_analyzers
 from tests.streams import REVIEW, case, rpc_error, stream
 

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 import grpc
+from textstream_client.protos import textstream_pb2 as pb
 
-from protos import textstream_pb2 as pb
 from tests.analyzers.conftest import hub_settings
 from tests.streams import bad_fields, case, stream
 

@@ -10,8 +10,8 @@ import socket
 import sys
 
 from google.protobuf import json_format
+from textstream_client.protos import textstream_pb2 as pb
 
-from protos import textstream_pb2 as pb
 from tests.certs import CertificateAuthority
 from tests.cli_runner import ROOT, cli_env, textstream
 from tests.doubles import BlockedSummarizer, EchoGenerator, word_analyzers
@@ -192,7 +192,7 @@ async def test_pretty_on_a_terminal_draws_the_live_view(serve):
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "client.cli",
+            "textstream_client.cli",
             "process",
             REVIEW,
             "--entities",

@@ -24,7 +24,7 @@ DELAY = max(1.5, 12.0 / math.ceil(len(TEXT) / CHUNK_SIZE / WORKERS))
 def start_cli(port: int) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
-            *(sys.executable, "-m", "client.cli", "process", TEXT, "--no-summary"),
+            *(sys.executable, "-m", "textstream_client.cli", "process", TEXT, "--no-summary"),
             *("--chunk-size", str(CHUNK_SIZE), "-o", "jsonl", "--target", f"127.0.0.1:{port}"),
         ],
         cwd=ROOT,

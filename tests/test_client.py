@@ -8,9 +8,14 @@ from typing import Any
 
 import grpc
 import pytest
+from textstream_client import (
+    ClientOptions,
+    SyncTextStreamClient,
+    TextStreamClient,
+    field_violations,
+)
+from textstream_client.protos import textstream_pb2 as pb
 
-from client import ClientOptions, SyncTextStreamClient, TextStreamClient, field_violations
-from protos import textstream_pb2 as pb
 from tests.doubles import BlockedSummarizer, EchoGenerator, word_analyzers
 from tests.streams import REVIEW, case
 

@@ -33,7 +33,7 @@ FOREIGN_CLIENT = textwrap.dedent(
 
     assert pb.__file__.startswith(stubs), pb.__file__
     try:
-        import protos  # noqa: F401
+        import textstream_client  # noqa: F401
     except ImportError:
         pass
     else:

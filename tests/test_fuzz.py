@@ -6,9 +6,9 @@ import grpc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from textstream_client.protos import textstream_pb2 as pb
+from textstream_client.protos import textstream_pb2_grpc as pb_grpc
 
-from protos import textstream_pb2 as pb
-from protos import textstream_pb2_grpc as pb_grpc
 from tests.doubles import EchoGenerator, word_analyzers
 from tests.threaded import threaded_server
 

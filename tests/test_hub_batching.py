@@ -13,11 +13,11 @@ import pytest
 import torch
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+from textstream_client.protos import textstream_pb2 as pb
 
 from analyzers.base import Analyzers
 from analyzers.loader import load_analyzers
 from analyzers.summary import summary_generation_kwargs
-from protos import textstream_pb2 as pb
 from tests.analyzers.conftest import hub_settings, read_data
 from tests.analyzers.tiny import GENERATOR_PROMPT, TinyModels
 from tests.streams import case, rpc_error

@@ -6,8 +6,8 @@ import asyncio
 import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
+from textstream_client.protos import textstream_pb2 as pb
 
-from protos import textstream_pb2 as pb
 from tests.doubles import BlockedSummarizer, word_analyzers
 from tests.streams import REVIEW, rpc_error, stream
 

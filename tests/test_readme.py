@@ -85,7 +85,7 @@ def bin_path(tmp_path_factory: pytest.TempPathFactory) -> str:
     folders = [str(BIN)]
     if not (BIN / "textstream").exists():
         shim = tmp_path_factory.mktemp("bin") / "textstream"
-        shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m client.cli "$@"\n')
+        shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m textstream_client.cli "$@"\n')
         shim.chmod(0o755)
         folders.insert(0, str(shim.parent))
     return ":".join(folders)

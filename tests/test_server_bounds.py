@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from textstream_client.protos import textstream_pb2 as pb
 
-from protos import textstream_pb2 as pb
 from tests.doubles import EchoGenerator, WordListSentiment, word_analyzers
 from tests.streams import bad_fields, case, rpc_error, stream
 

@@ -8,9 +8,9 @@ import signal
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from textstream_client.protos import textstream_pb2 as pb
+from textstream_client.protos import textstream_pb2_grpc as pb_grpc
 
-from protos import textstream_pb2 as pb
-from protos import textstream_pb2_grpc as pb_grpc
 from tests.processes import doubles_server
 from tests.streams import REVIEW, case, read_rest, rpc_error
 

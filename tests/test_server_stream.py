@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 
 import grpc
+from textstream_client.protos import textstream_pb2 as pb
 
 from analyzers.sentiment import VaderSentiment
 from analyzers.types import SentimentScores
-from protos import textstream_pb2 as pb
 from tests.doubles import (
     BlockedSummarizer,
     CrashingEntities,

@@ -7,8 +7,8 @@ from typing import Any
 
 import grpc
 import pytest
+from textstream_client.protos import textstream_pb2 as pb
 
-from protos import textstream_pb2 as pb
 from tests.analyzers.conftest import hub_settings, read_data
 from tests.analyzers.tiny import GENERATOR_PROMPT
 from tests.streams import case, rpc_error, stream

@@ -6,8 +6,8 @@ import asyncio
 
 import grpc
 import pytest
+from textstream_client.protos import textstream_pb2 as pb
 
-from protos import textstream_pb2 as pb
 from tests.analyzers.conftest import read_data
 from tests.streams import case, read_rest, rpc_error, stream
 

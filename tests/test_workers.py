@@ -6,9 +6,9 @@ import asyncio
 import signal
 
 import grpc
+from textstream_client.protos import textstream_pb2 as pb
+from textstream_client.protos import textstream_pb2_grpc as pb_grpc
 
-from protos import textstream_pb2 as pb
-from protos import textstream_pb2_grpc as pb_grpc
 from tests.processes import doubles_server
 from tests.streams import REVIEW
 

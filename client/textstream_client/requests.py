@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from protos import textstream_pb2 as pb
+from textstream_client.protos import textstream_pb2 as pb
 
 
 def process_request(

@@ -1,4 +1,4 @@
-"""TextStreamClient: the asyncio client (grpc.aio), one channel per client."""
+"""SyncTextStreamClient: the blocking client, one grpc channel per client."""
 
 from __future__ import annotations
 
@@ -6,25 +6,25 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
-from client.channel import MetadataLike, aio_channel, call_metadata, deadline
-from client.health import health_request, health_stub, status_name
-from client.options import DEFAULT_TARGET, ClientOptions, as_options
-from client.requests import generate_request, process_request
-from client.streams import AsyncUpdateStream
-from protos import textstream_pb2 as pb
-from protos import textstream_pb2_grpc as pb_grpc
+from textstream_client.channel import MetadataLike, call_metadata, deadline, sync_channel
+from textstream_client.health import health_request, health_stub, status_name
+from textstream_client.options import DEFAULT_TARGET, ClientOptions, as_options
+from textstream_client.protos import textstream_pb2 as pb
+from textstream_client.protos import textstream_pb2_grpc as pb_grpc
+from textstream_client.requests import generate_request, process_request
+from textstream_client.streams import UpdateStream
 
 
-class TextStreamClient:
-    """Talks to a textstream server over one grpc.aio channel; use it as an async context manager.
+class SyncTextStreamClient:
+    """Talks to a textstream server over one blocking channel; use it as a context manager.
 
-    Errors are the grpc.aio.AioRpcError (a grpc.RpcError) gRPC raises; see
-    client.errors.field_violations for the fields a server rejected.
+    Errors are the grpc.RpcError gRPC raises (see client.errors.field_violations).
+    Ctrl-C while a call waits cancels that call on the server before it propagates.
     """
 
     def __init__(self, target: str | ClientOptions = DEFAULT_TARGET) -> None:
         self.options = as_options(target)
-        self._channel = aio_channel(self.options)
+        self._channel = sync_channel(self.options)
         # The generated stub is untyped; its methods return grpc's own call objects.
         self._stub = pb_grpc.TextProcessorStub(self._channel)  # type: ignore[no-untyped-call]
         self._health = health_stub(self._channel)
@@ -36,6 +36,15 @@ class TextStreamClient:
             "wait_for_ready": self.options.wait_for_ready,
         }
 
+    def _unary(self, method: Any, request: Any, args: dict[str, Any]) -> Any:
+        # A future's result() waits in short slices, so Ctrl-C is seen and can cancel.
+        future = method.future(request, **args)
+        try:
+            return future.result()
+        except KeyboardInterrupt:
+            future.cancel()
+            raise
+
     def process_stream(
         self,
         text: str,
@@ -46,7 +55,7 @@ class TextStreamClient:
         chunk_size: int | None = None,
         timeout: float | None = None,
         metadata: MetadataLike | None = None,
-    ) -> AsyncUpdateStream[pb.StageUpdate]:
+    ) -> UpdateStream[pb.StageUpdate]:
         """The StageUpdates of ProcessStream as they arrive; None leaves a field to the server."""
         request = process_request(
             text,
@@ -55,11 +64,9 @@ class TextStreamClient:
             include_entities=include_entities,
             chunk_size=chunk_size,
         )
-        return AsyncUpdateStream(
-            self._stub.ProcessStream(request, **self._call_args(timeout, metadata))
-        )
+        return UpdateStream(self._stub.ProcessStream(request, **self._call_args(timeout, metadata)))
 
-    async def process(
+    def process(
         self,
         text: str,
         *,
@@ -67,8 +74,7 @@ class TextStreamClient:
         include_summary: bool | None = None,
         include_entities: bool | None = None,
         chunk_size: int | None = None,
-        # A gRPC deadline: it travels to the server, which stops work when it passes.
-        timeout: float | None = None,  # noqa: ASYNC109
+        timeout: float | None = None,
         metadata: MetadataLike | None = None,
     ) -> pb.ProcessResponse:
         """All results at once (Process); retried on UNAVAILABLE per ClientOptions.max_attempts."""
@@ -79,8 +85,8 @@ class TextStreamClient:
             include_entities=include_entities,
             chunk_size=chunk_size,
         )
-        response: pb.ProcessResponse = await self._stub.Process(
-            request, **self._call_args(timeout, metadata)
+        response: pb.ProcessResponse = self._unary(
+            self._stub.Process, request, self._call_args(timeout, metadata)
         )
         return response
 
@@ -95,7 +101,7 @@ class TextStreamClient:
         stop: Iterable[str] = (),
         timeout: float | None = None,
         metadata: MetadataLike | None = None,
-    ) -> AsyncUpdateStream[pb.GenerateUpdate]:
+    ) -> UpdateStream[pb.GenerateUpdate]:
         """The GenerateUpdates of GenerateStream as they arrive."""
         request = generate_request(
             prompt,
@@ -105,33 +111,33 @@ class TextStreamClient:
             seed=seed,
             stop=stop,
         )
-        return AsyncUpdateStream(
+        return UpdateStream(
             self._stub.GenerateStream(request, **self._call_args(timeout, metadata))
         )
 
-    async def health(
+    def health(
         self,
         service: str = "",
         *,
-        timeout: float | None = None,  # noqa: ASYNC109 (a gRPC deadline)
+        timeout: float | None = None,
         metadata: MetadataLike | None = None,
     ) -> str:
         """The serving status ("SERVING", "NOT_SERVING", ...) of the server or one service."""
-        response = await self._health.Check(
-            health_request(service), **self._call_args(timeout, metadata)
+        response = self._unary(
+            self._health.Check, health_request(service), self._call_args(timeout, metadata)
         )
         return status_name(response)
 
-    async def close(self) -> None:
-        await self._channel.close(None)
+    def close(self) -> None:
+        self._channel.close()
 
-    async def __aenter__(self) -> TextStreamClient:
+    def __enter__(self) -> SyncTextStreamClient:
         return self
 
-    async def __aexit__(
+    def __exit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        await self.close()
+        self.close()

@@ -8,8 +8,8 @@ from typing import IO, Protocol, Self
 from google.protobuf.json_format import MessageToJson
 from google.protobuf.message import Message
 
-from client.describe import describe
-from protos import textstream_pb2 as pb
+from textstream_client.describe import describe
+from textstream_client.protos import textstream_pb2 as pb
 
 
 def to_json(message: Message, *, indent: int | None = None) -> str:

@@ -1,4 +1,4 @@
-"""SyncTextStreamClient: the blocking client, one grpc channel per client."""
+"""TextStreamClient: the asyncio client (grpc.aio), one channel per client."""
 
 from __future__ import annotations
 
@@ -6,25 +6,25 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
-from client.channel import MetadataLike, call_metadata, deadline, sync_channel
-from client.health import health_request, health_stub, status_name
-from client.options import DEFAULT_TARGET, ClientOptions, as_options
-from client.requests import generate_request, process_request
-from client.streams import UpdateStream
-from protos import textstream_pb2 as pb
-from protos import textstream_pb2_grpc as pb_grpc
+from textstream_client.channel import MetadataLike, aio_channel, call_metadata, deadline
+from textstream_client.health import health_request, health_stub, status_name
+from textstream_client.options import DEFAULT_TARGET, ClientOptions, as_options
+from textstream_client.protos import textstream_pb2 as pb
+from textstream_client.protos import textstream_pb2_grpc as pb_grpc
+from textstream_client.requests import generate_request, process_request
+from textstream_client.streams import AsyncUpdateStream
 
 
-class SyncTextStreamClient:
-    """Talks to a textstream server over one blocking channel; use it as a context manager.
+class TextStreamClient:
+    """Talks to a textstream server over one grpc.aio channel; use it as an async context manager.
 
-    Errors are the grpc.RpcError gRPC raises (see client.errors.field_violations).
-    Ctrl-C while a call waits cancels that call on the server before it propagates.
+    Errors are the grpc.aio.AioRpcError (a grpc.RpcError) gRPC raises; see
+    client.errors.field_violations for the fields a server rejected.
     """
 
     def __init__(self, target: str | ClientOptions = DEFAULT_TARGET) -> None:
         self.options = as_options(target)
-        self._channel = sync_channel(self.options)
+        self._channel = aio_channel(self.options)
         # The generated stub is untyped; its methods return grpc's own call objects.
         self._stub = pb_grpc.TextProcessorStub(self._channel)  # type: ignore[no-untyped-call]
         self._health = health_stub(self._channel)
@@ -36,15 +36,6 @@ class SyncTextStreamClient:
             "wait_for_ready": self.options.wait_for_ready,
         }
 
-    def _unary(self, method: Any, request: Any, args: dict[str, Any]) -> Any:
-        # A future's result() waits in short slices, so Ctrl-C is seen and can cancel.
-        future = method.future(request, **args)
-        try:
-            return future.result()
-        except KeyboardInterrupt:
-            future.cancel()
-            raise
-
     def process_stream(
         self,
         text: str,
@@ -55,7 +46,7 @@ class SyncTextStreamClient:
         chunk_size: int | None = None,
         timeout: float | None = None,
         metadata: MetadataLike | None = None,
-    ) -> UpdateStream[pb.StageUpdate]:
+    ) -> AsyncUpdateStream[pb.StageUpdate]:
         """The StageUpdates of ProcessStream as they arrive; None leaves a field to the server."""
         request = process_request(
             text,
@@ -64,9 +55,11 @@ class SyncTextStreamClient:
             include_entities=include_entities,
             chunk_size=chunk_size,
         )
-        return UpdateStream(self._stub.ProcessStream(request, **self._call_args(timeout, metadata)))
+        return AsyncUpdateStream(
+            self._stub.ProcessStream(request, **self._call_args(timeout, metadata))
+        )
 
-    def process(
+    async def process(
         self,
         text: str,
         *,
@@ -74,7 +67,8 @@ class SyncTextStreamClient:
         include_summary: bool | None = None,
         include_entities: bool | None = None,
         chunk_size: int | None = None,
-        timeout: float | None = None,
+        # A gRPC deadline: it travels to the server, which stops work when it passes.
+        timeout: float | None = None,  # noqa: ASYNC109
         metadata: MetadataLike | None = None,
     ) -> pb.ProcessResponse:
         """All results at once (Process); retried on UNAVAILABLE per ClientOptions.max_attempts."""
@@ -85,8 +79,8 @@ class SyncTextStreamClient:
             include_entities=include_entities,
             chunk_size=chunk_size,
         )
-        response: pb.ProcessResponse = self._unary(
-            self._stub.Process, request, self._call_args(timeout, metadata)
+        response: pb.ProcessResponse = await self._stub.Process(
+            request, **self._call_args(timeout, metadata)
         )
         return response
 
@@ -101,7 +95,7 @@ class SyncTextStreamClient:
         stop: Iterable[str] = (),
         timeout: float | None = None,
         metadata: MetadataLike | None = None,
-    ) -> UpdateStream[pb.GenerateUpdate]:
+    ) -> AsyncUpdateStream[pb.GenerateUpdate]:
         """The GenerateUpdates of GenerateStream as they arrive."""
         request = generate_request(
             prompt,
@@ -111,33 +105,33 @@ class SyncTextStreamClient:
             seed=seed,
             stop=stop,
         )
-        return UpdateStream(
+        return AsyncUpdateStream(
             self._stub.GenerateStream(request, **self._call_args(timeout, metadata))
         )
 
-    def health(
+    async def health(
         self,
         service: str = "",
         *,
-        timeout: float | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (a gRPC deadline)
         metadata: MetadataLike | None = None,
     ) -> str:
         """The serving status ("SERVING", "NOT_SERVING", ...) of the server or one service."""
-        response = self._unary(
-            self._health.Check, health_request(service), self._call_args(timeout, metadata)
+        response = await self._health.Check(
+            health_request(service), **self._call_args(timeout, metadata)
         )
         return status_name(response)
 
-    def close(self) -> None:
-        self._channel.close()
+    async def close(self) -> None:
+        await self._channel.close(None)
 
-    def __enter__(self) -> SyncTextStreamClient:
+    async def __aenter__(self) -> TextStreamClient:
         return self
 
-    def __exit__(
+    async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self.close()
+        await self.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from protos import textstream_pb2 as pb
+from textstream_client.protos import textstream_pb2 as pb
 
 
 def stage_name(stage: int) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 import grpc
 
-from client.options import ClientOptions
+from textstream_client.options import ClientOptions
 
 SERVICE = "textstream.v1.TextProcessor"
 HEALTH_SERVICE = "grpc.health.v1.Health"

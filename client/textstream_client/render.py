@@ -12,8 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 from rich.text import Text
 
-from client.describe import label_name, stage_name
-from protos import textstream_pb2 as pb
+from textstream_client.describe import label_name, stage_name
+from textstream_client.protos import textstream_pb2 as pb
 
 _LABEL_STYLES = {"positive": "green", "neutral": "yellow", "negative": "red"}
 

@@ -1,4 +1,4 @@
-"""The `textstream` command: serve, and talk to a server (process, generate, health)."""
+"""The `textstream` command: talk to a server (process, generate, health); plugins add more."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from client.options import ClientOptions
-    from client.output import UpdateSink
+    from textstream_client.options import ClientOptions
+    from textstream_client.output import UpdateSink
 
 app = typer.Typer(
     name="textstream",
@@ -134,7 +134,7 @@ def _options(
 ) -> ClientOptions:
     import grpc
 
-    from client.options import ClientOptions
+    from textstream_client.options import ClientOptions
 
     try:
         return ClientOptions(
@@ -163,8 +163,8 @@ def _reported() -> Iterator[None]:
     """gRPC errors to stderr and an exit status; Ctrl-C and a closed stdout end quietly."""
     import grpc
 
-    from client import exit_codes
-    from client.errors import field_violations, retry_delay
+    from textstream_client import exit_codes
+    from textstream_client.errors import field_violations, retry_delay
 
     try:
         yield
@@ -272,8 +272,8 @@ def process(
         "include_entities": entities,
         "chunk_size": chunk_size,
     }
-    from client.output import to_json
-    from client.sync import SyncTextStreamClient
+    from textstream_client.output import to_json
+    from textstream_client.sync import SyncTextStreamClient
 
     with _reported(), SyncTextStreamClient(options) as client:
         if output is Output.json:
@@ -285,7 +285,7 @@ def process(
 
 
 def _sink(output: Output) -> UpdateSink:
-    from client.output import JsonLines, PlainLines
+    from textstream_client.output import JsonLines, PlainLines
 
     if output is Output.jsonl:
         return JsonLines(sys.stdout)
@@ -293,7 +293,7 @@ def _sink(output: Output) -> UpdateSink:
         return PlainLines(sys.stdout)
     from rich.console import Console
 
-    from client.render import LiveProcessView
+    from textstream_client.render import LiveProcessView
 
     return LiveProcessView(Console())
 
@@ -342,9 +342,9 @@ def generate(
         wait_for_ready,
         gzip,
     )
-    from client.describe import describe_generation_end
-    from client.output import JsonLines
-    from client.sync import SyncTextStreamClient
+    from textstream_client.describe import describe_generation_end
+    from textstream_client.output import JsonLines
+    from textstream_client.sync import SyncTextStreamClient
 
     jsonl = JsonLines(sys.stdout)
     with _reported(), SyncTextStreamClient(options) as client:
@@ -398,9 +398,9 @@ def health(
         wait_for_ready,
         gzip,
     )
-    from client import exit_codes
-    from client.health import SERVING
-    from client.sync import SyncTextStreamClient
+    from textstream_client import exit_codes
+    from textstream_client.health import SERVING
+    from textstream_client.sync import SyncTextStreamClient
 
     with _reported(), SyncTextStreamClient(options) as client:
         status = client.health(service)
@@ -409,51 +409,40 @@ def health(
         raise typer.Exit(exit_codes.NOT_SERVING)
 
 
-@app.command()
-def serve(
-    config: Annotated[
-        Path | None, typer.Option("--config", "-c", help="TOML settings file.")
-    ] = None,
-    host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to bind (0: any free port).")] = None,
-    profile: Annotated[
-        str | None, typer.Option(help="Model profile: offline (default) or hub.")
-    ] = None,
-    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or cuda:N.")] = None,
-    grace_period: Annotated[
-        float | None, typer.Option(help="Seconds in-flight calls get on shutdown.")
-    ] = None,
-    log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, WARNING, ERROR.")] = None,
-    workers: Annotated[
-        int,
-        typer.Option(
-            min=1, help="Server processes sharing the port (SO_REUSEPORT), one per GPU if any."
-        ),
-    ] = 1,
-) -> None:
-    """Start the gRPC server (settings: defaults < TOML file < TEXTSTREAM_* env < flags)."""
-    from pydantic import ValidationError
+# Other installed distributions add commands here: the server adds `serve`. Each entry point
+# names a function that takes this app and registers its commands on it.
+PLUGIN_GROUP = "textstream.commands"
+_SERVER_HINT = (
+    "`textstream serve` comes with the server: install the `textstream` distribution "
+    "(this environment has the client only)."
+)
 
-    from server.settings import load_settings
-    from server.workers import run_workers
 
-    models: dict[str, Any] = {
-        key: value for key, value in {"profile": profile, "device": device}.items() if value
-    }
-    try:
-        settings = load_settings(
-            config,
-            host=host,
-            port=port,
-            grace_period_seconds=grace_period,
-            log_level=log_level.upper() if log_level else None,
-            models=models or None,
-        )
-    except (ValidationError, FileNotFoundError) as error:
-        typer.echo(f"invalid settings: {error}", err=True)
-        raise typer.Exit(2) from error
-    raise typer.Exit(run_workers(settings, workers))
+def load_plugins(target: typer.Typer) -> list[str]:
+    """Registers the commands of every installed `textstream.commands` entry point."""
+    from importlib.metadata import entry_points
+
+    loaded = []
+    for entry in entry_points(group=PLUGIN_GROUP):
+        entry.load()(target)
+        loaded.append(entry.name)
+    if "serve" not in loaded:
+
+        @target.command(hidden=True, context_settings={"ignore_unknown_options": True})
+        def serve(
+            args: Annotated[list[str] | None, typer.Argument(hidden=True)] = None,
+        ) -> None:
+            """Not installed here: the server distribution provides it."""
+            raise _fail(_SERVER_HINT, 2)
+
+    return loaded
+
+
+def main() -> None:
+    """The `textstream` console script: the client's commands and those of installed plugins."""
+    load_plugins(app)
+    app()
 
 
 if __name__ == "__main__":
-    app()
+    main()
