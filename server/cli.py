@@ -20,6 +20,21 @@ def serve(
         int | None,
         typer.Option(help="gRPC port (0: any free port).", rich_help_panel=_PORTS),
     ] = None,
+    http_port: Annotated[
+        int | None,
+        typer.Option(
+            help="HTTP API and live page port (0: any free port).",
+            rich_help_panel=_PORTS,
+        ),
+    ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Prometheus /metrics port (0: any free port; with --workers N, worker i "
+            "uses this port + i).",
+            rich_help_panel=_PORTS,
+        ),
+    ] = None,
     profile: Annotated[
         str | None, typer.Option(help="Model profile: offline (default) or hub.")
     ] = None,
@@ -50,6 +65,8 @@ def serve(
             config,
             host=host,
             port=port,
+            http_port=http_port,
+            metrics_port=metrics_port,
             grace_period_seconds=grace_period,
             log_level=log_level.upper() if log_level else None,
             models=models or None,
