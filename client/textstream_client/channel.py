@@ -26,23 +26,27 @@ MetadataLike = Mapping[str, str] | Iterable[tuple[str, str]]
 ChannelArgs = list[tuple[str, Any]]
 
 
-def service_config(max_attempts: int) -> str:
-    """The channel's service config: retry UNAVAILABLE on the unary methods only."""
-    if max_attempts < 2:
-        return json.dumps({"methodConfig": []})
-    policy = {
-        "maxAttempts": max_attempts,
-        "initialBackoff": "0.1s",
-        "maxBackoff": "2s",
-        "backoffMultiplier": 2,
-        "retryableStatusCodes": ["UNAVAILABLE"],
-    }
-    return json.dumps({"methodConfig": [{"name": list(RETRIED_METHODS), "retryPolicy": policy}]})
+def service_config(max_attempts: int, load_balancing: str | None = None) -> str:
+    """The channel's service config: retry UNAVAILABLE on the unary methods only, and the
+    load-balancing policy (None: gRPC's default, pick_first)."""
+    config: dict[str, Any] = {"methodConfig": []}
+    if max_attempts >= 2:
+        policy = {
+            "maxAttempts": max_attempts,
+            "initialBackoff": "0.1s",
+            "maxBackoff": "2s",
+            "backoffMultiplier": 2,
+            "retryableStatusCodes": ["UNAVAILABLE"],
+        }
+        config["methodConfig"] = [{"name": list(RETRIED_METHODS), "retryPolicy": policy}]
+    if load_balancing is not None:
+        config["loadBalancingConfig"] = [{load_balancing: {}}]
+    return json.dumps(config)
 
 
 def channel_args(options: ClientOptions) -> ChannelArgs:
     args: ChannelArgs = [
-        ("grpc.service_config", service_config(options.max_attempts)),
+        ("grpc.service_config", service_config(options.max_attempts, options.load_balancing)),
         ("grpc.enable_retries", 1 if options.max_attempts > 1 else 0),
         # The server's default largest update is 4 MiB; accept that much.
         ("grpc.max_receive_message_length", 4 * 1024 * 1024),

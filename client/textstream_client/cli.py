@@ -40,6 +40,13 @@ class GenerateOutput(StrEnum):
     jsonl = "jsonl"
 
 
+class LoadBalancing(StrEnum):
+    """gRPC's load-balancing policies (textstream_client.options.LOAD_BALANCING_POLICIES)."""
+
+    pick_first = "pick_first"
+    round_robin = "round_robin"
+
+
 # Connection options, shared by every command that talks to a server.
 _CONNECTION = "Connection"
 Target = Annotated[
@@ -118,6 +125,16 @@ WaitForReady = Annotated[
 Gzip = Annotated[
     bool, typer.Option("--gzip", help="Compress requests with gzip.", rich_help_panel=_CONNECTION)
 ]
+Balancing = Annotated[
+    LoadBalancing | None,
+    typer.Option(
+        "--load-balancing",
+        envvar="TEXTSTREAM_LOAD_BALANCING",
+        help="round_robin: spread calls over every address the target resolves to "
+        "(dns:///host:port, or ipv4:HOST:PORT,HOST:PORT); default: pick_first (one address).",
+        rich_help_panel=_CONNECTION,
+    ),
+]
 
 
 def _options(
@@ -131,6 +148,7 @@ def _options(
     token: str | None,
     wait_for_ready: bool,
     gzip: bool,
+    load_balancing: LoadBalancing | None,
 ) -> ClientOptions:
     import grpc
 
@@ -148,6 +166,7 @@ def _options(
             timeout=timeout,
             wait_for_ready=wait_for_ready,
             compression=grpc.Compression.Gzip if gzip else None,
+            load_balancing=load_balancing.value if load_balancing else None,
         )
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
@@ -251,6 +270,7 @@ def process(
     token: Token = None,
     wait_for_ready: WaitForReady = False,
     gzip: Gzip = False,
+    load_balancing: Balancing = None,
 ) -> None:
     """Analyse a text, streaming every step (ProcessStream), or all at once with -o json."""
     content = _text(text, file)
@@ -265,6 +285,7 @@ def process(
         token,
         wait_for_ready,
         gzip,
+        load_balancing,
     )
     fields: dict[str, Any] = {
         "include_sentiment": sentiment,
@@ -326,6 +347,7 @@ def generate(
     token: Token = None,
     wait_for_ready: WaitForReady = False,
     gzip: Gzip = False,
+    load_balancing: Balancing = None,
 ) -> None:
     """Generate text from a prompt (GenerateStream), printed as it arrives."""
     if prompt == "-":
@@ -341,6 +363,7 @@ def generate(
         token,
         wait_for_ready,
         gzip,
+        load_balancing,
     )
     from textstream_client.describe import describe_generation_end
     from textstream_client.output import JsonLines
@@ -384,6 +407,7 @@ def health(
     token: Token = None,
     wait_for_ready: WaitForReady = False,
     gzip: Gzip = False,
+    load_balancing: Balancing = None,
 ) -> None:
     """Print the server's health; exit 0 only when SERVING (a container health check)."""
     options = _options(
@@ -397,6 +421,7 @@ def health(
         token,
         wait_for_ready,
         gzip,
+        load_balancing,
     )
     from textstream_client import exit_codes
     from textstream_client.health import SERVING

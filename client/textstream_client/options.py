@@ -10,6 +10,10 @@ import grpc
 DEFAULT_TARGET = "localhost:50051"
 # gRPC caps retryPolicy.maxAttempts at 5; 1 turns retries off.
 MAX_ATTEMPTS_CAP = 5
+# gRPC's built-in policies: pick_first (its default) keeps one connection to the first address
+# that answers; round_robin connects to every address the target resolves to and spreads the
+# calls over those that are ready.
+LOAD_BALANCING_POLICIES = ("pick_first", "round_robin")
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +27,11 @@ class ClientOptions:
     `max_attempts` applies to the unary calls only (Process, health checks), which are
     retried on UNAVAILABLE; streams are never retried. `compression` compresses requests
     (e.g. grpc.Compression.Gzip). `metadata` is sent with every call.
+    `load_balancing` ("round_robin" or "pick_first"; None: gRPC's default, pick_first) chooses
+    how calls spread over the addresses the target resolves to: with "round_robin" and a target
+    such as `dns:///host:port` (every A/AAAA record) or `ipv4:10.0.0.1:50051,10.0.0.2:50051`,
+    each call goes to the next ready address, and a draining replica's UNAVAILABLE sends a
+    unary call on to another (within `max_attempts`).
     """
 
     target: str = DEFAULT_TARGET
@@ -37,6 +46,7 @@ class ClientOptions:
     max_attempts: int = 4
     compression: grpc.Compression | None = None
     metadata: tuple[tuple[str, str], ...] = ()
+    load_balancing: str | None = None
 
     def __post_init__(self) -> None:
         if not self.target:
@@ -47,6 +57,8 @@ class ClientOptions:
             raise ValueError(f"max_attempts must be between 1 and {MAX_ATTEMPTS_CAP}")
         if self.timeout is not None and self.timeout <= 0:
             raise ValueError("timeout must be positive (or None for no deadline)")
+        if self.load_balancing is not None and self.load_balancing not in LOAD_BALANCING_POLICIES:
+            raise ValueError(f"load_balancing must be one of {', '.join(LOAD_BALANCING_POLICIES)}")
 
     @property
     def uses_tls(self) -> bool:
