@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import socket
+import time
 
 import aiohttp
 import pytest
@@ -24,6 +25,18 @@ async def _started(server: ServerProcess) -> str:
     entry = await asyncio.to_thread(server.wait_for, "http listening")
     await asyncio.to_thread(server.wait_for, "serving")
     return f"http://127.0.0.1:{entry['port']}"
+
+
+async def _workers_serving(server: ServerProcess, count: int, seconds: float = 120) -> set[object]:
+    """Waits until count workers have each logged "serving" (models loaded, calls admitted);
+    returns their pids. Fails once that many seconds have passed without them all."""
+    deadline = time.monotonic() + seconds
+    pids: set[object] = set()
+    while len(pids) < count:
+        left = deadline - time.monotonic()
+        assert left > 0, f"{len(pids)} of {count} workers serving after {seconds} s"
+        pids.add((await asyncio.to_thread(server.wait_for, "serving", left))["pid"])
+    return pids
 
 
 async def _statuses_into(seen: list[str], stream) -> None:
@@ -129,10 +142,11 @@ async def test_workers_share_the_http_port():
     port = _free_port()
     server = doubles_server(0, "workers=2", f"http_port={port}")
     try:
-        pids = {
-            (await asyncio.to_thread(server.wait_for, "http listening"))["pid"] for _ in range(2)
-        }
-        assert len(pids) == 2
+        # Every worker serving, not just listening: one still loading models answers 503.
+        pids = await _workers_serving(server, 2)
+        listening = [entry for entry in server.log if entry["event"] == "http listening"]
+        assert {entry["pid"] for entry in listening} == pids
+        assert {entry["port"] for entry in listening} == {port}
         async with aiohttp.ClientSession() as session:
             for _ in range(4):
                 body = {"text": REVIEW}
