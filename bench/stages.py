@@ -38,6 +38,19 @@ class StageRates:
     summary: float
     entities: float
 
+    @classmethod
+    def mean(cls, runs: list[StageRates]) -> StageRates:
+        """Each rate averaged over runs measured at different times (the machine drifts)."""
+        fields = (
+            "encoder_tokens_per_second",
+            "encoder_texts_per_second",
+            "sentiment",
+            "summary",
+            "entities",
+        )
+        means = {name: sum(getattr(run, name) for run in runs) / len(runs) for name in fields}
+        return cls(dtype=runs[0].dtype, **means)
+
     @property
     def limit(self) -> float:
         """L: requests/s if the stages shared the machine perfectly."""

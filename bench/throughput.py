@@ -4,9 +4,11 @@ For each models.dtype measured (float32, and bfloat16 where the CPU computes it 
 each stage alone in-process on the corpus in bench/corpus/ (bench/stages.py: r_i texts/s,
 the raw encoder rate, and L = 1 / sum(1 / r_i), the most requests/s the stages sharing the
 machine could give), then `textstream serve` (offline profile) as a subprocess, driven with
-ProcessStream at each concurrency: requests/s as a share of L, chunks/s, time to first
-update and first sentiment, latency (p50, p99) and peak RSS. One-at-a-time in-process (the
-original sequential design) is measured once, for comparison.
+ProcessStream at each concurrency (in mirrored halves, 1, 8, 32, 32, 8, 1, so the machine's
+drift does not read as a difference between levels), then the stages again, averaged with the
+first: requests/s as a share of L, chunks/s, time to first update and first sentiment,
+latency (p50, p99), peak RSS, and the server's CPU time per request and busy cores.
+One-at-a-time in-process (the original sequential design) is measured once, for comparison.
 Run: make bench   (or python -m bench.throughput --help)
 """
 
@@ -29,7 +31,7 @@ from textstream_client.protos import textstream_pb2_grpc as pb_grpc
 from analyzers.device import cpu_has_fast_bfloat16
 from bench.inprocess import measure_one_at_a_time
 from bench.server_process import serve
-from bench.stages import measure_stages
+from bench.stages import StageRates, measure_stages
 
 CORPUS = Path(__file__).parent / "corpus"
 RESULTS = Path(__file__).parent / "results"
@@ -53,6 +55,9 @@ class Level:
     latency_ms_p50: float
     latency_ms_p99: float
     server_peak_rss_mib: float
+    # The server process's CPU time (all threads) per request, and the cores it kept busy.
+    server_cpu_ms_per_request: float
+    server_cores_busy: float
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -101,7 +106,17 @@ async def one_request(
     return first_update, first_sentiment, time.perf_counter() - began, chunks
 
 
-async def drive(target: str, texts: list[str], concurrency: int, requests: int, pid: int) -> Level:
+@dataclass
+class Pass:
+    """One run of a level: each request's (first update, first sentiment, latency, chunks)."""
+
+    results: list[tuple[float, float, float, int]]
+    seconds: float
+    peak_rss: int
+    server_cpu_seconds: float
+
+
+async def drive(target: str, texts: list[str], concurrency: int, requests: int, pid: int) -> Pass:
     async with grpc.aio.insecure_channel(target) as channel:
         stub = pb_grpc.TextProcessorStub(channel)
         await one_request(stub, texts[0])  # connection and first-call warm-up
@@ -114,15 +129,25 @@ async def drive(target: str, texts: list[str], concurrency: int, requests: int, 
             while not queue.empty():
                 results.append(await one_request(stub, queue.get_nowait()))
 
+        server = psutil.Process(pid)
+        cpu_before = sum(server.cpu_times()[:2])
         rss = PeakRss(pid)
         began = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         seconds = time.perf_counter() - began
         peak = rss.stop()
+        cpu = sum(server.cpu_times()[:2]) - cpu_before
+    return Pass(results, seconds, peak, cpu)
 
+
+def level_of(concurrency: int, passes: list[Pass]) -> Level:
+    """One level from its passes, pooled: every request's figures, all the passes' time."""
+    results = [result for run in passes for result in run.results]
+    seconds = sum(run.seconds for run in passes)
     first_updates = [r[0] * 1000 for r in results]
     first_sentiments = [r[1] * 1000 for r in results]
     latencies = [r[2] * 1000 for r in results]
+    cpu = sum(run.server_cpu_seconds for run in passes)
     return Level(
         concurrency=concurrency,
         requests=len(results),
@@ -135,24 +160,36 @@ async def drive(target: str, texts: list[str], concurrency: int, requests: int, 
         first_sentiment_ms_p99=percentile(first_sentiments, 0.99),
         latency_ms_p50=statistics.median(latencies),
         latency_ms_p99=percentile(latencies, 0.99),
-        server_peak_rss_mib=peak / 2**20,
+        server_peak_rss_mib=max(run.peak_rss for run in passes) / 2**20,
+        server_cpu_ms_per_request=cpu / len(results) * 1000,
+        server_cores_busy=cpu / seconds,
     )
 
 
 def serve_levels(texts: list[str], levels: list[int], requests: int, dtype: str) -> list[Level]:
+    """Each level in two halves, in the order given and then reversed (1, 8, 32, 32, 8, 1).
+
+    This machine's speed drifts by a fifth within minutes; run in one order only, a drift
+    would read as a difference between levels. Mirrored halves cancel a steady drift.
+    """
     server, target = serve(TEXTSTREAM_MODELS__DTYPE=dtype)
+    pid = server.proc.pid
     try:
-        served = []
-        for concurrency in levels:
-            level = asyncio.run(drive(target, texts, concurrency, requests, server.proc.pid))
-            served.append(level)
+        passes: dict[int, list[Pass]] = {concurrency: [] for concurrency in levels}
+        for concurrency in [*levels, *reversed(levels)]:
+            half = asyncio.run(drive(target, texts, concurrency, max(1, requests // 2), pid))
+            passes[concurrency].append(half)
+        served = [level_of(concurrency, passes[concurrency]) for concurrency in levels]
+        for level in served:
             print(
-                f"  c={concurrency:>3}: {level.requests_per_second:6.2f} req/s "
+                f"  c={level.concurrency:>3}: {level.requests_per_second:6.2f} req/s "
                 f"{level.chunks_per_second:7.1f} chunks/s  first update p50 "
                 f"{level.first_update_ms_p50:6.2f} ms  first sentiment p50 "
                 f"{level.first_sentiment_ms_p50:7.1f} ms  latency p50/p99 "
                 f"{level.latency_ms_p50:7.1f}/{level.latency_ms_p99:7.1f} ms  "
-                f"peak RSS {level.server_peak_rss_mib:.0f} MiB"
+                f"peak RSS {level.server_peak_rss_mib:.0f} MiB  server CPU "
+                f"{level.server_cpu_ms_per_request:.0f} ms/request on "
+                f"{level.server_cores_busy:.2f} cores"
             )
         return served
     finally:
@@ -180,8 +217,11 @@ def main() -> None:
 
     report: dict[str, object] = {"one_at_a_time": sequential, "dtypes": {}}
     for dtype in args.dtypes:
-        # Each stage alone first, while no server competes for the CPU.
-        stages = measure_stages(texts, dtype)
+        # Each stage alone while no server competes for the CPU, before and after the served
+        # levels, averaged: L then spans the same minutes as the served figures.
+        before = measure_stages(texts, dtype)
+        levels = serve_levels(texts, args.levels, args.requests, dtype)
+        stages = StageRates.mean([before, measure_stages(texts, dtype)])
         print(
             f"{dtype}: encoder {stages.encoder_tokens_per_second:.0f} tokens/s "
             f"({stages.encoder_texts_per_second:.2f} texts/s); stages alone, texts/s: "
@@ -189,7 +229,6 @@ def main() -> None:
             f"({stages.summary / stages.encoder_texts_per_second:.2f} of its encoder), "
             f"entities {stages.entities:.1f}; L = {stages.limit:.2f} req/s"
         )
-        levels = serve_levels(texts, args.levels, args.requests, dtype)
         for level in levels:
             print(
                 f"  c={level.concurrency:>3}: {level.requests_per_second / stages.limit:.2f} of L"
