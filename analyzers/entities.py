@@ -34,10 +34,6 @@ class SpacyEntities:
         )
 
     @property
-    def batcher(self) -> MicroBatcher[str, list[EntityMention]]:
-        return self._batcher
-
-    @property
     def queue(self) -> MicroBatcher[str, list[EntityMention]]:
         return self._batcher
 

@@ -37,10 +37,6 @@ class VaderSentiment:
         )
 
     @property
-    def batcher(self) -> MicroBatcher[str, SentimentScores]:
-        return self._batcher
-
-    @property
     def queue(self) -> MicroBatcher[str, SentimentScores]:
         return self._batcher
 
@@ -93,10 +89,6 @@ class TransformerSentiment:
         self._batcher: MicroBatcher[list[int], SentimentScores] = MicroBatcher.with_limits(
             "sentiment", self._classify_batch, limits, cost=len
         )
-
-    @property
-    def batcher(self) -> MicroBatcher[list[int], SentimentScores]:
-        return self._batcher
 
     @property
     def queue(self) -> MicroBatcher[list[int], SentimentScores]:

@@ -62,10 +62,6 @@ class CentralitySummarizer:
         return self._encoder
 
     @property
-    def batcher(self) -> MicroBatcher[list[int], Embeddings]:
-        return self._encoder.batcher
-
-    @property
     def queue(self) -> MicroBatcher[list[int], Embeddings]:
         return self._encoder.batcher
 

@@ -89,7 +89,7 @@ async def test_32_concurrent_streams_complete_with_their_own_results(serve, offl
         alone = {}
         for text in TEXTS:
             alone[text] = _fingerprint(await stream(srv.stub, text=text, include_entities=True))
-        sentiment_batches = offline.sentiment.batcher.batches  # type: ignore[attr-defined]
+        sentiment_batches = offline.sentiment.queue.batches  # type: ignore[attr-defined]
 
         requests = [TEXTS[i % len(TEXTS)] for i in range(32)]
         results = await asyncio.gather(
@@ -99,8 +99,8 @@ async def test_32_concurrent_streams_complete_with_their_own_results(serve, offl
         assert case(updates[-1]) == "completed"
         assert _fingerprint(updates) == alone[text]
     # Chunks of different streams shared forward passes.
-    assert max(offline.sentiment.batcher.recent_batch_sizes) > 1  # type: ignore[attr-defined]
-    assert offline.sentiment.batcher.batches - sentiment_batches < 32  # type: ignore[attr-defined]
+    assert max(offline.sentiment.queue.recent_batch_sizes) > 1  # type: ignore[attr-defined]
+    assert offline.sentiment.queue.batches - sentiment_batches < 32  # type: ignore[attr-defined]
 
 
 async def test_cancelled_stream_work_is_dropped_from_the_batchers(serve):
@@ -111,7 +111,7 @@ async def test_cancelled_stream_work_is_dropped_from_the_batchers(serve):
     slow = await asyncio.to_thread(
         load_analyzers, ModelSettings(device="cpu", max_batch_wait_ms=1000, max_batch_size=1024)
     )
-    batcher = slow.sentiment.batcher  # type: ignore[attr-defined]
+    batcher = slow.sentiment.queue  # type: ignore[attr-defined]
     try:
         async with serve(slow) as srv:
             text = read_data("california_housing.txt")
@@ -200,7 +200,7 @@ async def test_full_model_queue_refuses_new_calls_at_once(serve):
             first = srv.stub.ProcessStream(
                 pb.ProcessRequest(text=text, chunk_size=50, include_summary=False)
             )
-            batcher = small.sentiment.batcher  # type: ignore[attr-defined]
+            batcher = small.sentiment.queue  # type: ignore[attr-defined]
             while (await first.read()).stage_started.stage != pb.STAGE_SENTIMENT:
                 pass
             for _ in range(50):  # the chunks are queued within a loop iteration or two

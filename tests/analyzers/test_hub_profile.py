@@ -111,7 +111,7 @@ async def test_long_chunks_are_truncated_not_fatal(hub: Analyzers) -> None:
 
 async def test_concurrent_chunks_share_forward_passes(hub: Analyzers) -> None:
     assert isinstance(hub.sentiment, TransformerSentiment)
-    batcher = hub.sentiment.batcher
+    batcher = hub.sentiment.queue
     before = batcher.batches
     chunks = read_data("sympy_history.txt").split(". ")
     results = await asyncio.gather(*(hub.sentiment.classify(chunk) for chunk in chunks))

@@ -63,7 +63,7 @@ async def test_sentences_of_a_review_are_classified_in_one_shared_batch(
     offline: Analyzers,
 ) -> None:
     assert isinstance(offline.sentiment, VaderSentiment)
-    batcher = offline.sentiment.batcher
+    batcher = offline.sentiment.queue
     before = batcher.batches
     chunks = read_data("review_negative.txt").split(". ")
     results = await asyncio.gather(*(offline.sentiment.classify(chunk) for chunk in chunks))
@@ -103,10 +103,10 @@ async def test_entities_a_reader_finds_in_the_census_text(offline: Analyzers) ->
 async def test_entity_requests_from_many_streams_share_nlp_pipe(offline: Analyzers) -> None:
     assert isinstance(offline.entities, SpacyEntities)
     texts = [read_data(name) for name in ("sympy_history.txt", "california_housing.txt")] * 4
-    before = offline.entities.batcher.batches
+    before = offline.entities.queue.batches
     results = await asyncio.gather(*(offline.entities.extract(text) for text in texts))
     assert results[0] == results[2] == results[4]
-    assert offline.entities.batcher.batches - before < len(texts)
+    assert offline.entities.queue.batches - before < len(texts)
 
 
 async def test_entities_refuse_text_past_the_model_limit(offline: Analyzers) -> None:
