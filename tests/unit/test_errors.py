@@ -1,11 +1,13 @@
-"""server/core/errors.py: each failure's kind, what a failed call reports, and the two tables
-that map every kind to a transport's status."""
+"""server/core/errors.py: each failure's kind and what a failed call reports.
+
+The two tables that map every kind to a transport's status are checked once, beside the
+stage errors that carry them, in tests/test_error_kinds.py.
+"""
 
 from __future__ import annotations
 
 import logging
 
-import grpc
 import pytest
 
 from analyzers.errors import AnalyzerError, InputRejectedError, OverloadedError, StalledError
@@ -23,8 +25,6 @@ from server.core.errors import (
     call_failure,
     error_kind,
 )
-from server.grpc.status import grpc_code_for
-from server.rest.errors import http_status_for
 
 REQUEST_ID = "req-7f3a"
 VIOLATIONS = [FieldViolation("text", "too short"), FieldViolation("stop[2]", "too long")]
@@ -170,28 +170,3 @@ def test_known_failures_are_not_logged_as_bugs(caplog):
         for error in (InvalidRequest(VIOLATIONS), NotReady("x"), AnalyzerError("x")):
             call_failure(error, REQUEST_ID, "Process")
     assert caplog.records == []
-
-
-# -- the transports' tables -----------------------------------------------------------------
-
-EXPECTED = {
-    ErrorKind.FAILED: (grpc.StatusCode.INTERNAL, 500),
-    ErrorKind.INTERNAL: (grpc.StatusCode.INTERNAL, 500),
-    ErrorKind.TIMEOUT: (grpc.StatusCode.DEADLINE_EXCEEDED, 504),
-    ErrorKind.OVERLOADED: (grpc.StatusCode.RESOURCE_EXHAUSTED, 429),
-    ErrorKind.REJECTED: (grpc.StatusCode.INVALID_ARGUMENT, 422),
-    ErrorKind.STALLED: (grpc.StatusCode.UNAVAILABLE, 503),
-    ErrorKind.INVALID: (grpc.StatusCode.INVALID_ARGUMENT, 422),
-    ErrorKind.UNAUTHENTICATED: (grpc.StatusCode.UNAUTHENTICATED, 401),
-    ErrorKind.NOT_READY: (grpc.StatusCode.UNAVAILABLE, 503),
-    ErrorKind.UNSUPPORTED: (grpc.StatusCode.FAILED_PRECONDITION, 501),
-}
-
-
-@pytest.mark.parametrize("kind", list(ErrorKind))
-def test_every_kind_has_a_grpc_code_and_an_http_status(kind):
-    assert (grpc_code_for(kind), http_status_for(kind)) == EXPECTED[kind]
-
-
-def test_the_expected_table_names_every_kind():
-    assert set(EXPECTED) == set(ErrorKind)
