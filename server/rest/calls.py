@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import Headers
 
 from server.core.auth import BearerTokens
-from server.core.errors import FieldViolation, InvalidRequest, call_failure, error_kind
+from server.core.errors import FieldViolation, InvalidRequest, call_failure
 from server.core.request_ids import request_id as accepted_request_id
 from server.core.state import ServiceState
 from server.rest.errors import failure_response, http_status_for
@@ -63,7 +63,7 @@ class HttpCall:
     def failed_midway(self, error: BaseException) -> str:
         """Records a failure after the 200 was sent; returns the message safe to show."""
         failure = call_failure(error, self.request_id, self.method)
-        self.outcome = str(http_status_for(error_kind(error)))
+        self.outcome = str(http_status_for(failure.kind))
         return failure.message
 
     async def fail(self, error: Exception) -> JSONResponse:
