@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,12 +57,26 @@ _BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 CPUINFO = Path("/proc/cpuinfo")
 
 
-def cpu_has_fast_bfloat16() -> bool:
-    """Whether this CPU multiplies bfloat16 natively (AVX512-BF16 or AMX).
+# Overrides what the CPU's flags say, so that either kind of CPU can be tested on any
+# machine: "fast" decides `dtype = "auto"` as if the CPU had native bfloat16, "none" as if it
+# had not, "detect" (or unset) reads /proc/cpuinfo.
+CPU_BFLOAT16_ENV = "TEXTSTREAM_CPU_BFLOAT16"
+CPU_BFLOAT16_CHOICES = ("detect", "fast", "none")
 
-    Without them torch emulates bfloat16, many times slower than float32 (measured: 1.3
-    against 24 GFLOPS on an AVX2-only EPYC), so the answer decides `dtype = "auto"` on CPUs.
-    """
+
+def cpu_bfloat16_override() -> bool | None:
+    """What TEXTSTREAM_CPU_BFLOAT16 forces (True, False), or None to read the CPU's flags."""
+    choice = os.environ.get(CPU_BFLOAT16_ENV, "").strip().lower() or "detect"
+    if choice not in CPU_BFLOAT16_CHOICES:
+        raise AnalyzerError(
+            f'{CPU_BFLOAT16_ENV}="{choice}" is not one of '
+            f"{', '.join(map(repr, CPU_BFLOAT16_CHOICES))}"
+        )
+    return None if choice == "detect" else choice == "fast"
+
+
+def cpu_flags_have_fast_bfloat16() -> bool:
+    """Whether /proc/cpuinfo lists native bfloat16 matrix instructions (AVX512-BF16, AMX)."""
     try:
         cpuinfo = CPUINFO.read_text()
     except OSError:  # not Linux: assume the safe answer
@@ -70,6 +85,17 @@ def cpu_has_fast_bfloat16() -> bool:
         if line.startswith("flags"):
             return bool(_BF16_FLAGS & set(line.split(":", 1)[-1].split()))
     return False
+
+
+def cpu_has_fast_bfloat16() -> bool:
+    """Whether this CPU multiplies bfloat16 natively, unless TEXTSTREAM_CPU_BFLOAT16 says.
+
+    Without native instructions torch emulates bfloat16, many times slower than float32
+    (measured: 1.3 against 24 GFLOPS on an AVX2-only EPYC), so the answer decides
+    `dtype = "auto"` on CPUs.
+    """
+    forced = cpu_bfloat16_override()
+    return cpu_flags_have_fast_bfloat16() if forced is None else forced
 
 
 def dtype_for(device: torch.device, spec: str = "auto") -> torch.dtype:

@@ -10,10 +10,9 @@ import pytest
 
 from analyzers.base import Analyzers
 from analyzers.config import ModelSettings
-from analyzers.device import placement
 from analyzers.generate import CausalGenerator
 from analyzers.loader import load_analyzers
-from tests.analyzers.conftest import decode_limits, hub_settings
+from tests.analyzers.conftest import decode_limits, hub_placement, hub_settings
 from tests.analyzers.tiny import TinyModels, build
 
 
@@ -43,7 +42,7 @@ def stalling_generator(
     """The tiny causal model, whose forward pass hangs: each row stalls after 0.5 s."""
     generator = CausalGenerator(
         str(tiny_models.generator),
-        placement=placement("cpu"),
+        placement=hub_placement(),
         limits=decode_limits(tiny_models, token_timeout_seconds=0.5),
     )
     release = threading.Event()

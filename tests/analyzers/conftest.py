@@ -8,6 +8,7 @@ from pathlib import Path
 
 from analyzers.config import ModelSettings
 from analyzers.decoding.scheduler import DecodeLimits
+from analyzers.device import Placement, placement
 from tests.analyzers.tiny import TinyModels
 
 # Model hubs are out of reach: loading must only ever use local folders and packages.
@@ -15,6 +16,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 DATA = Path(__file__).parent / "data"
+# Hub-style models built here are compared with each other (batched rows with solo runs, a
+# permuted copy with the original) number for number, so every one of them loads in the same
+# dtype whatever the CPU: "auto" would give bfloat16 on a CPU with AVX512-BF16 or AMX.
+HUB_DTYPE = "float32"
+
+
+def hub_placement() -> Placement:
+    """Where the tiny hub models run when a test builds one itself: the CPU, in HUB_DTYPE."""
+    return placement("cpu", HUB_DTYPE)
 
 
 def read_data(name: str) -> str:
@@ -25,8 +35,7 @@ def hub_settings(tiny: TinyModels, **overrides: object) -> ModelSettings:
     values: dict[str, object] = {
         "profile": "hub",
         "device": "cpu",
-        # Batched rows are compared with solo runs token for token: the same dtype everywhere.
-        "dtype": "float32",
+        "dtype": HUB_DTYPE,
         "sentiment_model": str(tiny.sentiment),
         "summary_model": str(tiny.summarizer),
         # The hub default en_core_web_sm is not installed here; the packaged copy is.

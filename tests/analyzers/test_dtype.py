@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from analyzers.device import Placement, dtype_for
+from analyzers.device import CPU_BFLOAT16_ENV, Placement, cpu_has_fast_bfloat16, dtype_for
 from analyzers.errors import AnalyzerError
 from analyzers.summary import CentralitySummarizer
 from tests.analyzers.conftest import read_data
@@ -35,11 +35,40 @@ def cpuinfo(tmp_path: Path, flags: str) -> Path:
 def test_auto_on_a_cpu_is_bfloat16_only_where_it_is_native(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flags: str, expected: torch.dtype
 ) -> None:
+    monkeypatch.delenv(CPU_BFLOAT16_ENV, raising=False)
     monkeypatch.setattr("analyzers.device.CPUINFO", cpuinfo(tmp_path, flags))
     assert dtype_for(CPU) == expected
     assert dtype_for(CPU, "float32") == torch.float32
     assert dtype_for(CPU, "bfloat16") == torch.bfloat16
     assert dtype_for(torch.device("cuda", 0)) == torch.float16
+
+
+@pytest.mark.parametrize(
+    ("flags", "forced", "expected"),
+    [
+        ("", "fast", torch.bfloat16),
+        ("avx512f avx512_bf16", "none", torch.float32),
+        ("amx_tile amx_bf16", " NONE ", torch.float32),
+        ("", "detect", torch.float32),
+        ("avx512_bf16", "", torch.bfloat16),
+    ],
+)
+def test_the_environment_decides_auto_as_if_on_the_other_kind_of_cpu(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flags: str, forced: str, expected: torch.dtype
+) -> None:
+    monkeypatch.setattr("analyzers.device.CPUINFO", cpuinfo(tmp_path, flags))
+    monkeypatch.setenv(CPU_BFLOAT16_ENV, forced)
+    assert dtype_for(CPU) == expected
+    assert cpu_has_fast_bfloat16() == (expected == torch.bfloat16)
+    # An explicit dtype is the operator's choice, whatever the override says.
+    assert dtype_for(CPU, "float32") == torch.float32
+    assert dtype_for(CPU, "bfloat16") == torch.bfloat16
+
+
+def test_a_misspelt_override_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(CPU_BFLOAT16_ENV, "yes")
+    with pytest.raises(AnalyzerError, match=f'{CPU_BFLOAT16_ENV}="yes" is not one of'):
+        dtype_for(CPU)
 
 
 @pytest.mark.parametrize(("spec", "reason"), [("float16", "needs CUDA"), ("int8", "not one of")])

@@ -12,7 +12,6 @@ import pytest
 import torch
 
 from analyzers.base import Analyzers, Summarizer, TextGenerator
-from analyzers.device import placement
 from analyzers.errors import AnalyzerError
 from analyzers.generate import CausalGenerator
 from analyzers.sentiment import TransformerSentiment
@@ -26,7 +25,7 @@ from analyzers.types import (
     GenerationStarted,
     SentimentLabel,
 )
-from tests.analyzers.conftest import decode_limits, read_data
+from tests.analyzers.conftest import decode_limits, hub_placement, read_data
 from tests.analyzers.tiny import GENERATOR_PROMPT, TinyModels
 
 # Guards against hangs only; nothing here should take more than a fraction of this.
@@ -77,7 +76,7 @@ async def test_sentiment_labels_come_from_id2label(hub: Analyzers, tiny_models: 
         SentimentLabel.NEUTRAL,
         SentimentLabel.POSITIVE,
     )
-    permuted = TransformerSentiment(str(tiny_models.sentiment_permuted), placement=placement("cpu"))
+    permuted = TransformerSentiment(str(tiny_models.sentiment_permuted), placement=hub_placement())
     try:
         assert permuted.labels == (
             SentimentLabel.POSITIVE,
@@ -206,7 +205,7 @@ async def test_greedy_and_seeded_generation_repeat(hub: Analyzers) -> None:
 async def test_eos_finishes_with_reason_eos(tiny_models: TinyModels) -> None:
     generator = CausalGenerator(
         str(tiny_models.generator_eos),
-        placement=placement("cpu"),
+        placement=hub_placement(),
         limits=decode_limits(tiny_models),
     )
     try:
@@ -248,7 +247,7 @@ async def test_closing_the_stream_early_stops_generation(
     tiny_models: TinyModels, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     generator = CausalGenerator(
-        str(tiny_models.generator), placement=placement("cpu"), limits=decode_limits(tiny_models)
+        str(tiny_models.generator), placement=hub_placement(), limits=decode_limits(tiny_models)
     )
     calls = 0
     real_forward = generator.model.forward
@@ -318,7 +317,7 @@ async def test_cancelling_a_summary_stops_its_generation(
 
 def test_generation_runs_off_the_event_loop_thread(tiny_models: TinyModels) -> None:
     generator = CausalGenerator(
-        str(tiny_models.generator), placement=placement("cpu"), limits=decode_limits(tiny_models)
+        str(tiny_models.generator), placement=hub_placement(), limits=decode_limits(tiny_models)
     )
     threads: set[tuple[str, bool]] = set()
     real_forward = generator.model.forward
