@@ -57,8 +57,6 @@ def load_analyzers(settings: ModelSettings) -> Analyzers:
     summary analyzers. Raises AnalyzerError naming the model that failed and why.
     """
     where = placement(settings.device, settings.dtype)
-    if not where.is_cuda:
-        configure_torch_threads()
     limits = BatchLimits.from_settings(settings)
     defaults = PROFILE_DEFAULTS[settings.profile]
     sources = {
@@ -67,6 +65,12 @@ def load_analyzers(settings: ModelSettings) -> Analyzers:
         "entities": settings.entities_model or defaults["entities"],
         "generator": settings.generator_model or defaults["generator"],
     }
+    if not where.is_cuda:
+        configure_torch_threads(
+            torch_models=torch_model_count(sources),
+            cores=settings.cpu_cores,
+            setting=settings.intra_op_threads,
+        )
     loader = _Loader()
     try:
         sentiment_analyzer = loader.load(
@@ -102,6 +106,18 @@ def load_analyzers(settings: ModelSettings) -> Analyzers:
         generator=generator,
         load_seconds=loader.seconds,
         gpu_memory=gpu_memory_in_use if where.is_cuda else None,
+    )
+
+
+def torch_model_count(sources: dict[str, str]) -> int:
+    """Torch models among the sources, each computing on its own thread: all but VADER and spaCy.
+
+    The extractive summary counts: its sentence encoder is a torch model.
+    """
+    return sum(
+        1
+        for role, source in sources.items()
+        if source and role != "entities" and source.lower() != VADER
     )
 
 

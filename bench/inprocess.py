@@ -11,6 +11,7 @@ import time
 
 from analyzers.base import Analyzers
 from analyzers.config import ModelSettings
+from analyzers.cpu import available_cpus
 from analyzers.loader import load_analyzers
 from server.core.chunking import chunk_spans
 
@@ -47,9 +48,18 @@ def _timed(settings: ModelSettings, texts: list[str], requests: int) -> float:
 
 
 def measure_one_at_a_time(texts: list[str], requests: int) -> dict[str, float]:
-    """Requests/s one request, one chunk at a time, no batching (the seed's way)."""
+    """Requests/s one request, one chunk at a time, no batching (the seed's way).
+
+    As the original service ran: float32 weights and torch's own thread count (every core),
+    whatever the CPU and this service's thread layout would choose.
+    """
     settings = ModelSettings(
-        device="cpu", max_batch_size=1, max_batch_sentences=1, max_batch_wait_ms=0
+        device="cpu",
+        dtype="float32",
+        intra_op_threads=available_cpus(),
+        max_batch_size=1,
+        max_batch_sentences=1,
+        max_batch_wait_ms=0,
     )
     rate = _timed(settings, texts, requests)
     return {"batch_size": 1, "requests_per_second": rate}

@@ -28,6 +28,8 @@ class ServerProcess:
         )
         self.lines: Queue[dict[str, object]] = Queue()
         self.log: list[dict[str, object]] = []
+        # The /metrics port, once `serve` has logged it (None while metrics are off).
+        self.metrics_port: int | None = None
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -85,7 +87,10 @@ def serve(**env: str) -> tuple[ServerProcess, str]:
         env={"TEXTSTREAM_METRICS_ENABLED": "false", "TEXTSTREAM_HTTP_ENABLED": "false", **env},
     )
     try:
-        port = server.wait_for("listening")["port"]
+        listening = server.wait_for("listening")
+        port = listening["port"]
+        metrics_port = listening.get("metrics_port")
+        server.metrics_port = metrics_port if isinstance(metrics_port, int) else None
         server.wait_for("serving", timeout=300)
     except BaseException:
         server.stop()

@@ -7,6 +7,11 @@ The raw encoder rate (the summary's MiniLM on all sentences at once, sorted by l
 cut into the cheapest forward passes, nothing else) shows how close the summary stage runs to
 its own model; it is measured before and after the stages and averaged, since this machine's
 speed drifts by a fifth from one minute to the next.
+
+The bound that holds, though, is CPU time: the stages do not take turns on the whole machine
+(spaCy computes on one core, the encoder on the threads the layout gives it), so each stage's
+CPU seconds per text, measured alone with those threads, give the CPU-time limit
+cores / sum(CPU s per request).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import torch
 
 from analyzers.base import Analyzers
 from analyzers.config import ModelSettings
+from analyzers.cpu import plan_threads
 from analyzers.embeddings import FORWARD_MAX_TOKENS, FORWARD_OVERHEAD_TOKENS
 from analyzers.hf import length_groups, pad_batch
 from analyzers.loader import load_analyzers
@@ -37,6 +43,13 @@ class StageRates:
     sentiment: float
     summary: float
     entities: float
+    # CPU seconds (all the process's threads) per text of each stage, measured alone.
+    sentiment_cpu: float
+    summary_cpu: float
+    entities_cpu: float
+    # The cores the process lays its threads out for, and torch's intra-op threads.
+    cores: int
+    intra_op_threads: int
 
     @classmethod
     def mean(cls, runs: list[StageRates]) -> StageRates:
@@ -47,21 +60,42 @@ class StageRates:
             "sentiment",
             "summary",
             "entities",
+            "sentiment_cpu",
+            "summary_cpu",
+            "entities_cpu",
         )
         means = {name: sum(getattr(run, name) for run in runs) / len(runs) for name in fields}
-        return cls(dtype=runs[0].dtype, **means)
+        first = runs[0]
+        return cls(
+            dtype=first.dtype,
+            cores=first.cores,
+            intra_op_threads=first.intra_op_threads,
+            **means,
+        )
 
     @property
     def limit(self) -> float:
         """L: requests/s if the stages shared the machine perfectly."""
         return 1 / (1 / self.sentiment + 1 / self.summary + 1 / self.entities)
 
+    @property
+    def cpu_per_request(self) -> float:
+        """CPU seconds one request's stages cost, each measured alone."""
+        return self.sentiment_cpu + self.summary_cpu + self.entities_cpu
 
-def _rate(texts: list[str], work: Callable[[], Awaitable[object]]) -> float:
+    @property
+    def cpu_limit(self) -> float:
+        """Requests/s if every core were busy with the stages' own work: cores / CPU s."""
+        return self.cores / self.cpu_per_request
+
+
+def _rate(texts: list[str], work: Callable[[], Awaitable[object]]) -> tuple[float, float]:
+    """Texts/s and CPU seconds per text (every thread of this process) of one stage alone."""
     asyncio.run(work())  # warm-up: allocator, caches, threads
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     asyncio.run(work())
-    return len(texts) / (time.perf_counter() - began)
+    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu_began
+    return len(texts) / seconds, cpu / len(texts)
 
 
 def _encoder_rate(summarizer: CentralitySummarizer, texts: list[str]) -> tuple[float, float]:
@@ -86,6 +120,7 @@ def _encoder_rate(summarizer: CentralitySummarizer, texts: list[str]) -> tuple[f
 
 
 def measure_stages(texts: list[str], dtype: str) -> StageRates:
+    """Each stage alone, with the thread layout the server would use here."""
     analyzers = load_analyzers(ModelSettings(device="cpu", dtype=dtype, max_queued_items=10**6))
     try:
         return _measure(analyzers, texts, dtype)
@@ -94,6 +129,7 @@ def measure_stages(texts: list[str], dtype: str) -> StageRates:
 
 
 def _measure(analyzers: Analyzers, texts: list[str], dtype: str) -> StageRates:
+    layout = plan_threads(torch_models=1)
     chunks = [text[a:b] for text in texts for a, b in chunk_spans(text, CHUNK_SIZE)]
 
     async def sentiment() -> object:
@@ -111,15 +147,20 @@ def _measure(analyzers: Analyzers, texts: list[str], dtype: str) -> StageRates:
     summarizer = analyzers.summarizer
     assert isinstance(summarizer, CentralitySummarizer), "the offline profile's summarizer"
     tokens, encoded_texts = _encoder_rate(summarizer, texts)
-    rates = {
+    measured = {
         "sentiment": _rate(texts, sentiment),
         "summary": _rate(texts, summary),
         "entities": _rate(texts, entities),
     }
+    rates = {name: rate for name, (rate, _) in measured.items()}
+    cpu = {f"{name}_cpu": per_text for name, (_, per_text) in measured.items()}
     tokens_after, encoded_texts_after = _encoder_rate(summarizer, texts)
     return StageRates(
         dtype=dtype,
         encoder_tokens_per_second=(tokens + tokens_after) / 2,
         encoder_texts_per_second=(encoded_texts + encoded_texts_after) / 2,
+        cores=layout.cores,
+        intra_op_threads=torch.get_num_threads(),
         **rates,
+        **cpu,
     )

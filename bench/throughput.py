@@ -18,6 +18,9 @@ import argparse
 import asyncio
 import json
 import statistics
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -28,9 +31,11 @@ import psutil
 from textstream_client.protos import textstream_pb2 as pb
 from textstream_client.protos import textstream_pb2_grpc as pb_grpc
 
+from analyzers.cpu import plan_threads
 from analyzers.device import cpu_has_fast_bfloat16
+from bench import histogram
 from bench.inprocess import measure_one_at_a_time
-from bench.server_process import serve
+from bench.server_process import ServerProcess, serve
 from bench.stages import StageRates, measure_stages
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -166,13 +171,71 @@ def level_of(concurrency: int, passes: list[Pass]) -> Level:
     )
 
 
-def serve_levels(texts: list[str], levels: list[int], requests: int, dtype: str) -> list[Level]:
+@dataclass
+class Latency:
+    """First updates while the top level's load runs: a lone probe's and the server's own."""
+
+    concurrency: int
+    probe_calls: int
+    probe_first_update_ms_p50: float
+    probe_first_update_ms_p99: float
+    # From textstream_time_to_first_update_seconds over the same minutes (every call, the
+    # load's and the probe's): the share within 10 and 25 ms, and the bucket bound of p99.
+    server_calls: int
+    server_within_10ms: float
+    server_within_25ms: float
+    server_p99_bound_ms: float
+    # The load generator's own reading of the same calls, for comparison.
+    load_first_update_ms_p50: float
+
+
+def measure_latency(
+    server: ServerProcess, target: str, texts: list[str], concurrency: int, requests: int
+) -> Latency:
+    """One more pass at `concurrency` with the probe (bench/probe.py) in its own process."""
+    assert server.metrics_port is not None, "the server's metrics are needed"
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "probe.json"
+        probe = subprocess.Popen(
+            [sys.executable, "-m", "bench.probe", target, str(out)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert probe.stdout is not None
+        probe.stdout.readline()  # "probing": connected and sending
+        before = histogram.read_buckets(server.metrics_port)
+        load = asyncio.run(drive(target, texts, concurrency, requests, server.proc.pid))
+        probe.terminate()
+        probe.wait(30)
+        probe.stdout.close()
+        buckets = histogram.difference(histogram.read_buckets(server.metrics_port), before)
+        probed = json.loads(out.read_text())["first_update_ms"]
+    return Latency(
+        concurrency=concurrency,
+        probe_calls=len(probed),
+        probe_first_update_ms_p50=statistics.median(probed),
+        probe_first_update_ms_p99=percentile(probed, 0.99),
+        server_calls=int(buckets.get(float("inf"), 0)),
+        server_within_10ms=histogram.share_within(buckets, 0.01),
+        server_within_25ms=histogram.share_within(buckets, 0.025),
+        server_p99_bound_ms=histogram.quantile_bound(buckets, 0.99) * 1000,
+        load_first_update_ms_p50=statistics.median(r[0] * 1000 for r in load.results),
+    )
+
+
+def serve_levels(
+    texts: list[str], levels: list[int], requests: int, dtype: str
+) -> tuple[list[Level], Latency]:
     """Each level in two halves, in the order given and then reversed (1, 8, 32, 32, 8, 1).
 
     This machine's speed drifts by a fifth within minutes; run in one order only, a drift
     would read as a difference between levels. Mirrored halves cancel a steady drift.
     """
-    server, target = serve(TEXTSTREAM_MODELS__DTYPE=dtype)
+    server, target = serve(
+        TEXTSTREAM_MODELS__DTYPE=dtype,
+        TEXTSTREAM_METRICS_ENABLED="true",
+        TEXTSTREAM_METRICS_PORT="0",
+    )
     pid = server.proc.pid
     try:
         passes: dict[int, list[Pass]] = {concurrency: [] for concurrency in levels}
@@ -191,7 +254,16 @@ def serve_levels(texts: list[str], levels: list[int], requests: int, dtype: str)
                 f"{level.server_cpu_ms_per_request:.0f} ms/request on "
                 f"{level.server_cores_busy:.2f} cores"
             )
-        return served
+        latency = measure_latency(server, target, texts, max(levels), max(1, requests // 2))
+        print(
+            f"  first update at c={latency.concurrency}: probe p50/p99 "
+            f"{latency.probe_first_update_ms_p50:.1f}/{latency.probe_first_update_ms_p99:.1f} ms "
+            f"({latency.probe_calls} calls); server histogram {latency.server_within_10ms:.0%} "
+            f"within 10 ms, {latency.server_within_25ms:.0%} within 25 ms, p99 <= "
+            f"{latency.server_p99_bound_ms:g} ms ({latency.server_calls} calls); the load "
+            f"generator's own p50 {latency.load_first_update_ms_p50:.1f} ms"
+        )
+        return served, latency
     finally:
         server.proc.terminate()
         server.proc.wait(60)
@@ -212,6 +284,7 @@ def main() -> None:
 
     texts = load_corpus()[: args.texts or None]
     print(f"corpus: {len(texts)} texts, {sum(map(len, texts))} characters")
+    print(f"thread layout (offline profile): {plan_threads(torch_models=1).describe()}")
     sequential = measure_one_at_a_time(texts, args.requests)
     print(f"one at a time (the original design): {sequential['requests_per_second']:.2f} req/s")
 
@@ -220,7 +293,7 @@ def main() -> None:
         # Each stage alone while no server competes for the CPU, before and after the served
         # levels, averaged: L then spans the same minutes as the served figures.
         before = measure_stages(texts, dtype)
-        levels = serve_levels(texts, args.levels, args.requests, dtype)
+        levels, latency = serve_levels(texts, args.levels, args.requests, dtype)
         stages = StageRates.mean([before, measure_stages(texts, dtype)])
         print(
             f"{dtype}: encoder {stages.encoder_tokens_per_second:.0f} tokens/s "
@@ -229,14 +302,28 @@ def main() -> None:
             f"({stages.summary / stages.encoder_texts_per_second:.2f} of its encoder), "
             f"entities {stages.entities:.1f}; L = {stages.limit:.2f} req/s"
         )
+        print(
+            f"  CPU s per text alone ({stages.intra_op_threads} intra-op thread(s)): sentiment "
+            f"{stages.sentiment_cpu * 1000:.1f} ms, summary {stages.summary_cpu * 1000:.1f} ms, "
+            f"entities {stages.entities_cpu * 1000:.1f} ms; CPU-time limit = {stages.cores} "
+            f"cores / {stages.cpu_per_request * 1000:.1f} ms = {stages.cpu_limit:.2f} req/s"
+        )
         for level in levels:
             print(
-                f"  c={level.concurrency:>3}: {level.requests_per_second / stages.limit:.2f} of L"
+                f"  c={level.concurrency:>3}: {level.requests_per_second / stages.cpu_limit:.2f} "
+                f"of the CPU-time limit ({level.requests_per_second / stages.limit:.2f} of L), "
+                f"{level.requests_per_second / sequential['requests_per_second']:.2f}x the "
+                "original design"
             )
         report["dtypes"][dtype] = {  # type: ignore[index]
             "stages": asdict(stages),
             "limit": stages.limit,
+            "cpu_limit": stages.cpu_limit,
             "levels": [asdict(level) for level in levels],
+            "latency": asdict(latency),
+            "served_over_cpu_limit": [
+                level.requests_per_second / stages.cpu_limit for level in levels
+            ],
             "served_over_limit": [level.requests_per_second / stages.limit for level in levels],
         }
     RESULTS.mkdir(exist_ok=True)

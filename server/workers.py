@@ -36,7 +36,9 @@ def reserved_port(host: str, port: int) -> Iterator[int]:
         sock.close()
 
 
-def worker_settings(settings: Settings, index: int, port: int, gpus: int) -> Settings:
+def worker_settings(
+    settings: Settings, index: int, port: int, gpus: int, *, workers: int = 1, cpu_count: int = 1
+) -> Settings:
     """Worker index's settings: the shared port, its own metrics port, its own GPU."""
     update: dict[str, object] = {"port": port, "reuse_port": True}
     if settings.metrics_port:
@@ -44,6 +46,10 @@ def worker_settings(settings: Settings, index: int, port: int, gpus: int) -> Set
     models = settings.models
     if gpus and models.device in ("auto", "cuda"):
         update["models"] = models.model_copy(update={"device": f"cuda:{index % gpus}"})
+    elif not models.cpu_cores:
+        # Workers on a CPU share its cores: each lays out its threads for its own share, or
+        # N workers would each plan for the whole machine and oversubscribe it N times over.
+        update["models"] = models.model_copy(update={"cpu_cores": max(1, cpu_count // workers)})
     return settings.model_copy(update=update)
 
 
@@ -63,12 +69,20 @@ def run_workers(settings: Settings, workers: int, loader: Loader = default_loade
     gpus = _gpu_count(settings)
     if gpus and workers > gpus:
         log.warning("more workers than GPUs; workers share GPUs", extra={"gpus": gpus})
+    from analyzers.cpu import available_cpus
+
+    cpu_count = available_cpus()
     context = multiprocessing.get_context("spawn")
     with reserved_port(settings.host, settings.port) as port:
         processes = [
             context.Process(
                 target=run,
-                args=(worker_settings(settings, index, port, gpus), loader),
+                args=(
+                    worker_settings(
+                        settings, index, port, gpus, workers=workers, cpu_count=cpu_count
+                    ),
+                    loader,
+                ),
                 name=f"textstream-worker-{index}",
             )
             for index in range(workers)
