@@ -28,6 +28,9 @@ class ModelSettings(BaseModel):
     # Cores the thread layout plans for; 0: those available to the process (affinity and
     # cgroup quota). `serve --workers N` gives each worker its share.
     cpu_cores: int = Field(0, ge=0, le=4096)
+    # The extractive summary's sentence encoder as one frozen TorchScript graph, which runs
+    # without taking the GIL per op (analyzers/traced.py); false keeps the eager model.
+    trace_encoder: bool = True
     # Empty means the profile's default model; any Hugging Face id or local folder replaces it.
     sentiment_model: str = ""
     summary_model: str = ""

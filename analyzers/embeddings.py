@@ -24,6 +24,7 @@ from analyzers.hf import (
     pad_batch,
     pad_id_of,
 )
+from analyzers.traced import Forward, eager_forward, traced_forward
 
 
 def bundled_minilm() -> Path:
@@ -39,10 +40,16 @@ FORWARD_OVERHEAD_TOKENS = 48
 FORWARD_MAX_TOKENS = 4096
 
 
+# (input_ids, attention_mask), padded.
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
 class SentenceEncoder:
     """Embeds token id lists; sentences from every request share forward passes."""
 
-    def __init__(self, folder: Path, *, placement: Placement, limits: BatchLimits) -> None:
+    def __init__(
+        self, folder: Path, *, placement: Placement, limits: BatchLimits, trace: bool = True
+    ) -> None:
         self._placement = placement
         self.tokenizer = load_tokenizer(str(folder))
         self._model = load_model(AutoModel, str(folder), placement)
@@ -54,6 +61,14 @@ class SentenceEncoder:
         # A fast tokenizer is not meant for concurrent callers from several request threads
         # ("Already borrowed").
         self._tokenizer_lock = threading.Lock()
+        # (input_ids, attention_mask) -> last_hidden_state: the traced graph where it agrees
+        # with the model (analyzers/traced.py), else the model itself.
+        self.forward: Forward = eager_forward(self._model)
+        self.traced = False
+        if trace:
+            traced = traced_forward(self._model, *self._trace_examples())
+            if traced is not None:
+                self.forward, self.traced = traced, True
         self.batcher: MicroBatcher[list[int], Embeddings] = MicroBatcher.with_limits(
             "sentence-embeddings", self._embed_batch, limits, cost=len
         )
@@ -107,11 +122,19 @@ class SentenceEncoder:
                 rows[index] = row
         return rows
 
+    def _trace_examples(self) -> tuple[Batch, Batch]:
+        """Two padded batches of different shapes: one to trace, one to check the trace on."""
+        sentence = "the encoder reads sentences of every length from many texts at once"
+        rows = self.encode([sentence[:length] for length in (12, 38, len(sentence))])
+        return (
+            pad_batch(rows[:2], self._pad_id, self._placement.device),
+            pad_batch(rows, self._pad_id, self._placement.device),
+        )
+
     def _embed_group(self, batch: list[list[int]]) -> list[Embeddings]:
         input_ids, attention_mask = pad_batch(batch, self._pad_id, self._placement.device)
         with torch.inference_mode():
-            hidden = self._model(input_ids=input_ids, attention_mask=attention_mask)
-            hidden = hidden.last_hidden_state.float()
+            hidden = self.forward(input_ids, attention_mask).float()
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             # Mean over real tokens only, as sentence-transformers pools this model.
             pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)

@@ -138,6 +138,7 @@ def _summarizer(
             limits=dataclasses.replace(limits, max_batch_size=settings.max_batch_sentences),
             min_tokens=settings.summary_min_tokens,
             max_tokens=settings.summary_max_tokens,
+            trace_encoder=settings.trace_encoder,
         )
     return lambda: Seq2SeqSummarizer(
         source,

@@ -49,13 +49,16 @@ class CentralitySummarizer:
         min_tokens: int = 30,
         max_tokens: int = 130,
         encoder_folder: Path | None = None,
+        trace_encoder: bool = True,
     ) -> None:
         folder = encoder_folder or bundled_minilm()
         self.name = f"extractive:{folder.name if encoder_folder else 'all-MiniLM-L6-v2'}"
         self._min_tokens = min_tokens
         self._max_tokens = max_tokens
         self._splitter = SentenceSplitter()
-        self._encoder = SentenceEncoder(folder, placement=placement, limits=limits or BatchLimits())
+        self._encoder = SentenceEncoder(
+            folder, placement=placement, limits=limits or BatchLimits(), trace=trace_encoder
+        )
 
     @property
     def encoder(self) -> SentenceEncoder:

@@ -71,15 +71,15 @@ async def test_the_encoder_computes_with_the_threads_it_was_given(
     try:
         summarizer = analyzers.summarizer
         assert isinstance(summarizer, CentralitySummarizer)
-        model = summarizer.encoder.model
+        encoder = summarizer.encoder
         seen: set[int] = set()
-        real_forward = model.forward
+        real_forward = encoder.forward
 
         def recorded(*args: Any, **kwargs: Any) -> Any:
             seen.add(torch.get_num_threads())
             return real_forward(*args, **kwargs)
 
-        monkeypatch.setattr(model, "forward", recorded)
+        monkeypatch.setattr(encoder, "forward", recorded)
         pieces = [piece async for piece in summarizer.summarize(read_data("sympy_history.txt"))]
         assert pieces
         # On the encoder's own thread, which started after the layout was applied.
