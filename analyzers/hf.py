@@ -11,6 +11,7 @@ from transformers import AutoTokenizer
 
 from analyzers.device import Placement
 from analyzers.errors import AnalyzerError
+from analyzers.shapes import ForwardShapes
 
 # Models whose position ids start after the padding index, so max_position_embeddings
 # overstates the usable length by padding_idx + 1 (514 positions hold 512 tokens).
@@ -25,6 +26,9 @@ _OFFSET_POSITIONS = {
     "ibert",
     "mpnet",
 }
+
+# Padding to the longest sequence and no further.
+EXACT = ForwardShapes(row_multiple=1, width_multiple=1)
 
 # Tokenizers without a known limit report this huge sentinel as model_max_length.
 _NO_LIMIT = 1_000_000
@@ -74,40 +78,48 @@ def input_limit(tokenizer: Any, config: Any, fallback: int = 512) -> int:
 
 
 def pad_batch(
-    sequences: list[list[int]], pad_id: int, device: torch.device
+    sequences: list[list[int]],
+    pad_id: int,
+    device: torch.device,
+    shapes: ForwardShapes = EXACT,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-pad token id lists into input_ids and attention_mask tensors on device."""
-    width = max(len(ids) for ids in sequences)
-    input_ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
-    attention_mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    """Right-pad token id lists into input_ids and attention_mask tensors on device.
+
+    The tensors take the rounded shape of `shapes`: rows past the sequences are all padding
+    (attention mask 0), and their outputs are the caller's to drop.
+    """
+    width = shapes.width(max(len(ids) for ids in sequences))
+    rows = shapes.rows(len(sequences))
+    input_ids = torch.full((rows, width), pad_id, dtype=torch.long)
+    attention_mask = torch.zeros((rows, width), dtype=torch.long)
     for row, ids in enumerate(sequences):
         input_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
         attention_mask[row, : len(ids)] = 1
     return input_ids.to(device), attention_mask.to(device)
 
 
-def length_groups(
-    sequences: list[list[int]], *, overhead_tokens: int, max_tokens: int
-) -> list[list[int]]:
+def length_groups(sequences: list[list[int]], shapes: ForwardShapes) -> list[list[int]]:
     """Indices of sequences sorted by length, split into the forward passes that cost least.
 
-    A forward pass costs about `overhead_tokens` (streaming the weights once) plus one unit
-    per padded position, rows x longest member. Sorting keeps neighbours of similar length;
+    A forward pass costs about `shapes.overhead_tokens` (streaming the weights once) plus one
+    unit per padded position: rows x longest member, each rounded as `shapes` rounds them.
+    Sorting keeps neighbours of similar length;
     an exact partition of the sorted order then weighs one more pass against the padding it
     saves, so a 5-token sentence never pays for a 120-token one and a run of equal lengths
-    shares one pass. No pass holds more than `max_tokens` padded positions (memory, cache).
+    shares one pass. No pass holds more than `shapes.max_tokens` padded positions (memory,
+    cache).
     """
     order = sorted(range(len(sequences)), key=lambda index: len(sequences[index]))
-    lengths = [max(1, len(sequences[index])) for index in order]
+    lengths = [shapes.width(len(sequences[index])) for index in order]
     count = len(order)
     # best[j]: least cost of the first j sorted sequences; cut[j]: where their last pass starts.
     best = [0.0] + [float("inf")] * count
     cut = [0] * (count + 1)
     for end in range(1, count + 1):
         width = lengths[end - 1]
-        rows_allowed = max(1, max_tokens // width)
+        rows_allowed = max(1, shapes.max_tokens // width)
         for start in range(max(0, end - rows_allowed), end):
-            cost = best[start] + overhead_tokens + (end - start) * width
+            cost = best[start] + shapes.overhead_tokens + shapes.rows(end - start) * width
             if cost < best[end]:
                 best[end], cut[end] = cost, start
     groups: list[list[int]] = []

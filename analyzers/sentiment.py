@@ -15,6 +15,7 @@ from analyzers.device import Placement
 from analyzers.errors import AnalyzerError
 from analyzers.failures import model_failures
 from analyzers.hf import input_limit, load_model, load_tokenizer, pad_batch, pad_id_of
+from analyzers.shapes import forward_shapes
 from analyzers.types import SentimentLabel, SentimentScores
 
 DEFAULT_HUB_MODEL = "cardiffnlp/twitter-roberta-base-sentiment-latest"
@@ -76,6 +77,7 @@ class TransformerSentiment:
         self._labels = labels_from_config(self._model.config.id2label, source)
         self._max_tokens = input_limit(self._tokenizer, self._model.config)
         self._pad_id = pad_id_of(self._tokenizer)
+        self._shapes = forward_shapes(placement)
         # Chunks are tokenized on the tokenizer's own thread, as many as are waiting in one
         # call, never on the event loop; the model's batcher then gets each chunk's exact
         # token count as its cost. No wait: a batch forms from what has queued meanwhile.
@@ -118,9 +120,13 @@ class TransformerSentiment:
         return ids
 
     def _classify_batch(self, batch: list[list[int]]) -> list[SentimentScores]:
-        input_ids, attention_mask = pad_batch(batch, self._pad_id, self._placement.device)
+        input_ids, attention_mask = pad_batch(
+            batch, self._pad_id, self._placement.device, self._shapes
+        )
         with torch.inference_mode():
             logits = self._model(input_ids=input_ids, attention_mask=attention_mask).logits
+        # Rows past the batch are the rounded shape's padding.
+        logits = logits[: len(batch)]
         # Softmax in float32: half-precision logits on CUDA round small probabilities to 0.
         probabilities: list[list[float]] = logits.float().softmax(dim=-1).cpu().tolist()
         return [self._scores(row) for row in probabilities]

@@ -26,7 +26,6 @@ import torch
 from analyzers.base import Analyzers
 from analyzers.config import ModelSettings
 from analyzers.cpu import plan_threads
-from analyzers.embeddings import FORWARD_MAX_TOKENS, FORWARD_OVERHEAD_TOKENS
 from analyzers.hf import length_groups, pad_batch
 from analyzers.loader import load_analyzers
 from analyzers.summary import CentralitySummarizer
@@ -107,10 +106,9 @@ def _encoder_rate(summarizer: CentralitySummarizer, texts: list[str]) -> tuple[f
     def run() -> None:
         # The forward pass the stage itself uses: the traced graph where the encoder has one.
         with torch.inference_mode():
-            for group in length_groups(
-                inputs, overhead_tokens=FORWARD_OVERHEAD_TOKENS, max_tokens=FORWARD_MAX_TOKENS
-            ):
-                ids, mask = pad_batch([inputs[i] for i in group], encoder.pad_id, device)
+            for group in length_groups(inputs, encoder.shapes):
+                rows = [inputs[i] for i in group]
+                ids, mask = pad_batch(rows, encoder.pad_id, device, encoder.shapes)
                 encoder.forward(ids, mask)
 
     run()
