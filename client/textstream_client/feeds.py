@@ -49,6 +49,13 @@ class FeedResult:
         return violations
 
 
+def as_update(result: FeedResult) -> pb.FeedUpdate:
+    """The FeedUpdate a result came in (to print it as the server sent it)."""
+    if result.error is not None:
+        return pb.FeedUpdate(id=result.id, error=result.error)
+    return pb.FeedUpdate(id=result.id, result=result.response)
+
+
 def feed_request(position: int, document: Document, **options: Any) -> pb.FeedRequest:
     """The FeedRequest for a document; options (process_request's) apply to texts and pairs."""
     if isinstance(document, pb.FeedRequest):
