@@ -240,15 +240,23 @@ class Feed(Generic[V, R]):
 async def _before(drain: asyncio.Future[None], step: Awaitable[object]) -> bool:
     """Awaits step unless the drain begins first (then step is cancelled): True if it ran."""
     task = asyncio.ensure_future(step)
-    await asyncio.wait((task, drain), return_when=asyncio.FIRST_COMPLETED)
+    try:
+        await asyncio.wait((task, drain), return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        _abandon(task)  # the feed is over; asyncio.wait leaves its steps running
+        raise
     if task.done():
         task.result()
         return True
-    task.cancel()
-    # Not awaited (that would also swallow a cancellation of the reader itself); whatever
-    # the abandoned read ends with is retrieved here, so it is never reported as lost.
-    task.add_done_callback(_retrieve)
+    _abandon(task)
     return False
+
+
+def _abandon(task: asyncio.Future[object]) -> None:
+    """Cancels a step nobody waits for now. Not awaited (that would also swallow a cancellation
+    of the reader itself): what it ends with is retrieved, so it is never reported as lost."""
+    task.cancel()
+    task.add_done_callback(_retrieve)
 
 
 def _retrieve(task: asyncio.Future[object]) -> None:
