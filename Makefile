@@ -59,6 +59,7 @@ ops-check: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.throughput
+	$(BIN)/python -m bench.feed
 
 # The hub profile's generative models (random-weight seed architectures) with continuous batching.
 bench-hub: $(STAMP)

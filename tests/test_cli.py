@@ -267,7 +267,7 @@ async def test_generate_without_a_generator_exits_1(serve):
 async def test_help_lists_the_commands():
     result = await textstream("--help")
     assert result.code == 0
-    for command in ("process", "generate", "health", "serve"):
+    for command in ("process", "generate", "health", "feed", "serve"):
         assert command in result.out
     process_help = await textstream("process", "--help")
     assert "Exit status" in process_help.out

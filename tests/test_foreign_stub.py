@@ -1,5 +1,6 @@
-"""A client generated from protos/textstream.proto alone, outside this repository, talks to
-the server: the path other services take (grpc_tools.protoc into an empty folder)."""
+"""A client generated from protos/textstream.proto (and the googleapis file it imports) alone,
+outside this repository, talks to the server: the path other services take (grpc_tools.protoc
+into an empty folder)."""
 
 from __future__ import annotations
 
@@ -64,9 +65,12 @@ FOREIGN_CLIENT = textwrap.dedent(
 def foreign_stubs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("foreign")
     shutil.copy(ROOT / "protos" / "textstream.proto", folder / "textstream.proto")
+    # The googleapis file it imports (google/rpc/status.proto), as other languages vendor it;
+    # the generated code imports google.rpc.status_pb2 from googleapis-common-protos.
+    vendored = ROOT / "protos" / "third_party"
     subprocess.run(
         [
-            *(sys.executable, "-m", "grpc_tools.protoc", "-I", str(folder)),
+            *(sys.executable, "-m", "grpc_tools.protoc", "-I", str(folder), "-I", str(vendored)),
             *(f"--python_out={folder}", f"--grpc_python_out={folder}", "textstream.proto"),
         ],
         cwd=folder,

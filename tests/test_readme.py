@@ -38,6 +38,9 @@ EXPECTED = [
     (r"grpcurl .* list$", "textstream.v1.TextProcessor"),
     (r"describe textstream\.v1\.StageUpdate", "SentimentProgress sentiment_progress"),
     (r"TextProcessor/ProcessStream", '"completed"'),
+    (r"TextProcessor/ProcessFeed", '"summary"'),
+    (r"textstream feed", '"result"'),
+    (r"curl .*process-feed", '"summary"'),
     (r"curl .*process-stream", '"status":"completed"'),
     (r"curl .*process-batch", '"processing_time"'),
     (r"curl .*readyz", '"ready"'),
@@ -74,8 +77,15 @@ SH_COMMANDS = [c for block in blocks("sh") for c in commands(block) if not skipp
 PYTHON_BLOCKS = blocks("python")
 JS_BLOCKS = blocks("js")
 NODE_EXAMPLE = ROOT / "examples" / "node"
-# What the Node.js example must print: its entities sliced right, and the decoded BadRequest.
+# What each Node.js example must print: the stream's entities sliced right and the decoded
+# BadRequest; the feed's results, the error of its bad document and its summary.
 JS_EXPECTED = ["ORG Acme", "ORG Berlin", "completed in", "INVALID_ARGUMENT text: must be at least"]
+FEED_JS_EXPECTED = [
+    "long: SENTIMENT_LABEL_POSITIVE",
+    "short: SENTIMENT_LABEL_POSITIVE",
+    "bad: error 3",
+    "summary: 3 accepted, 2 finished, 1 failed",
+]
 
 
 @pytest.fixture(scope="module")
@@ -197,5 +207,6 @@ async def test_readme_js_example(serve, node_modules, tmp_path, index):
             ["node", str(script)], srv.target, str(BIN), NODE_PATH=str(node_modules)
         )
     assert code == 0, f"stdout: {out}\nstderr: {err}"
-    for shown in JS_EXPECTED:
+    expected = FEED_JS_EXPECTED if "client.ProcessFeed(" in JS_BLOCKS[index] else JS_EXPECTED
+    for shown in expected:
         assert shown in out, f"{shown!r} not in {out}"

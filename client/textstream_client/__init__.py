@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from textstream_client.aio import TextStreamClient
     from textstream_client.errors import field_violations, retry_delay
+    from textstream_client.feeds import FeedResult
     from textstream_client.options import ClientOptions
     from textstream_client.sync import SyncTextStreamClient
 
 __all__ = [
     "ClientOptions",
+    "FeedResult",
     "SyncTextStreamClient",
     "TextStreamClient",
     "field_violations",
@@ -21,6 +23,7 @@ __all__ = [
 # Imported on first use, so that `textstream --help` never loads grpc.
 _HOMES = {
     "ClientOptions": "textstream_client.options",
+    "FeedResult": "textstream_client.feeds",
     "SyncTextStreamClient": "textstream_client.sync",
     "TextStreamClient": "textstream_client.aio",
     "field_violations": "textstream_client.errors",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterable, Iterable
 from types import TracebackType
 from typing import Any
 
 from textstream_client.channel import MetadataLike, aio_channel, call_metadata, deadline
+from textstream_client.feeds import AsyncFeedResults, Document, async_feed_requests
 from textstream_client.health import health_request, health_stub, status_name
 from textstream_client.options import DEFAULT_TARGET, ClientOptions, as_options
 from textstream_client.protos import textstream_pb2 as pb
@@ -83,6 +84,33 @@ class TextStreamClient:
             request, **self._call_args(timeout, metadata)
         )
         return response
+
+    def process_feed(
+        self,
+        documents: Iterable[Document] | AsyncIterable[Document],
+        *,
+        include_sentiment: bool | None = None,
+        include_summary: bool | None = None,
+        include_entities: bool | None = None,
+        chunk_size: int | None = None,
+        timeout: float | None = None,
+        metadata: MetadataLike | None = None,
+    ) -> AsyncFeedResults:
+        """Many documents over one ProcessFeed call; a FeedResult per document as it finishes.
+
+        documents: texts (ids "0", "1", ...), (id, text) pairs or FeedRequests, from an
+        iterable or an async iterable, read only as fast as the server takes them.
+        """
+        requests = async_feed_requests(
+            documents,
+            include_sentiment=include_sentiment,
+            include_summary=include_summary,
+            include_entities=include_entities,
+            chunk_size=chunk_size,
+        )
+        return AsyncFeedResults(
+            self._stub.ProcessFeed(requests, **self._call_args(timeout, metadata))
+        )
 
     def generate_stream(
         self,

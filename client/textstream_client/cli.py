@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
+    from textstream_client.feed_progress import FeedProgress
     from textstream_client.options import ClientOptions
     from textstream_client.output import UpdateSink
 
@@ -25,7 +26,8 @@ app = typer.Typer(
 EXIT_STATUS_HELP = (
     "Exit status: 0 ok, 1 other gRPC error, 2 invalid usage, 3 INVALID_ARGUMENT, "
     "4 UNAVAILABLE, 5 DEADLINE_EXCEEDED, 6 RESOURCE_EXHAUSTED, 7 UNAUTHENTICATED, "
-    "8 not SERVING (health), 130 interrupted (Ctrl-C cancels the call on the server)."
+    "8 not SERVING (health), 9 some documents failed (feed), "
+    "130 interrupted (Ctrl-C cancels the call on the server)."
 )
 
 
@@ -390,6 +392,144 @@ def generate(
                     sys.stdout.write("\n")
                     sys.stdout.flush()
                     typer.echo(describe_generation_end(update.completed), err=True)
+
+
+@app.command(epilog=EXIT_STATUS_HELP)
+def feed(
+    sources: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="[SOURCE]...",
+            help='A JSON Lines file, one document per line: {"id": ..., "text": ..., and '
+            "optionally include_sentiment, include_summary, include_entities, chunk_size} "
+            "(- or none: standard input); with --files, files of one document each.",
+            show_default=False,
+        ),
+    ] = None,
+    files: Annotated[
+        bool, typer.Option("--files", help="Each SOURCE is one document; its id is its name.")
+    ] = False,
+    sentiment: Annotated[
+        bool | None,
+        typer.Option("--sentiment/--no-sentiment", help="Sentiment (server default: on)."),
+    ] = None,
+    summary: Annotated[
+        bool | None, typer.Option("--summary/--no-summary", help="Summary (server default: on).")
+    ] = None,
+    entities: Annotated[
+        bool | None,
+        typer.Option("--entities/--no-entities", help="Named entities (server default: off)."),
+    ] = None,
+    chunk_size: Annotated[
+        int | None,
+        typer.Option(min=0, help="Characters per sentiment chunk (server default: 200)."),
+    ] = None,
+    target: Target = "localhost:50051",
+    timeout: Timeout = None,
+    tls: Tls = False,
+    ca_file: CaFile = None,
+    cert_file: CertFile = None,
+    key_file: KeyFile = None,
+    server_name: ServerName = None,
+    token: Token = None,
+    wait_for_ready: WaitForReady = False,
+    gzip: Gzip = False,
+    load_balancing: Balancing = None,
+) -> None:
+    """Analyse many documents over one call (ProcessFeed): one JSON line per document on
+    stdout as each finishes, a progress line on stderr when it is a terminal.
+
+    Options given here apply to documents that do not set their own.
+    """
+    options = _options(
+        target,
+        timeout,
+        tls,
+        ca_file,
+        cert_file,
+        key_file,
+        server_name,
+        token,
+        wait_for_ready,
+        gzip,
+        load_balancing,
+    )
+    fields = {
+        "include_sentiment": sentiment,
+        "include_summary": summary,
+        "include_entities": entities,
+        "chunk_size": chunk_size,
+    }
+    defaults = {key: value for key, value in fields.items() if value is not None}
+    from textstream_client import exit_codes
+    from textstream_client.feed_input import BadInput, file_documents, jsonl_documents
+    from textstream_client.feeds import as_update
+    from textstream_client.output import JsonLines
+    from textstream_client.sync import SyncTextStreamClient
+
+    paths = sources or []
+    if files:
+        if not paths:
+            raise typer.BadParameter("--files needs at least one file")
+        documents, total = file_documents(paths, defaults), len(paths)
+    else:
+        if len(paths) > 1:
+            raise typer.BadParameter("give one JSON Lines file (or -), or --files")
+        documents, total = jsonl_documents(_lines(paths[0] if paths else None), defaults), None
+    # A bad line or file ends the input there (on grpc's sending thread, where raising would
+    # only cancel the call): what was sent is answered, then the command says where it stopped.
+    bad_input: list[BadInput] = []
+
+    def sent() -> Iterator[Any]:
+        try:
+            yield from documents
+        except BadInput as error:
+            bad_input.append(error)
+
+    jsonl = JsonLines(sys.stdout)
+    failed = 0
+    with _reported(), SyncTextStreamClient(options) as client, _feed_progress(total) as progress:
+        with client.process_feed(sent()) as results:
+            for result in results:
+                failed += not result.ok
+                jsonl.handle(as_update(result))
+                if progress is not None:
+                    progress.add(result.ok)
+        done = results.summary
+    if done is not None:
+        typer.echo(
+            f"feed: {done.accepted} documents, {done.finished} results, {done.failed} errors",
+            err=True,
+        )
+    if bad_input:
+        raise _fail(f"error: {bad_input[0]}; the documents after it were not sent", 2)
+    if failed:
+        raise typer.Exit(exit_codes.DOCUMENTS_FAILED)
+
+
+def _lines(path: Path | None) -> Iterator[str]:
+    if path is None or str(path) == "-":
+        yield from sys.stdin
+        return
+    try:
+        with path.open(encoding="utf-8") as lines:
+            yield from lines
+    except (OSError, UnicodeDecodeError) as error:
+        raise typer.BadParameter(f"cannot read {path}: {error}") from error
+
+
+@contextmanager
+def _feed_progress(total: int | None) -> Iterator[FeedProgress | None]:
+    """The progress line on stderr, only when it is a terminal (stdout carries the results)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+
+    from textstream_client.feed_progress import FeedProgress
+
+    with FeedProgress(Console(stderr=True), total) as progress:
+        yield progress
 
 
 @app.command(epilog=EXIT_STATUS_HELP)

@@ -13,6 +13,7 @@ DEADLINE_EXCEEDED = 5  # --timeout passed
 RESOURCE_EXHAUSTED = 6  # server at its concurrency limit; retry later
 UNAUTHENTICATED = 7  # missing or wrong token or certificate (also PERMISSION_DENIED)
 NOT_SERVING = 8  # `health`: the server answered, with a status other than SERVING
+DOCUMENTS_FAILED = 9  # `feed`: the feed ran, and some documents got an error (on stdout)
 BROKEN_PIPE = 141  # the reader of stdout went away (128 + SIGPIPE)
 INTERRUPTED = 130  # Ctrl-C (128 + SIGINT); the call was cancelled on the server
 

@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Any
 
 from textstream_client.channel import MetadataLike, call_metadata, deadline, sync_channel
+from textstream_client.feeds import Document, FeedResults, feed_requests
 from textstream_client.health import health_request, health_stub, status_name
 from textstream_client.options import DEFAULT_TARGET, ClientOptions, as_options
 from textstream_client.protos import textstream_pb2 as pb
@@ -89,6 +90,31 @@ class SyncTextStreamClient:
             self._stub.Process, request, self._call_args(timeout, metadata)
         )
         return response
+
+    def process_feed(
+        self,
+        documents: Iterable[Document],
+        *,
+        include_sentiment: bool | None = None,
+        include_summary: bool | None = None,
+        include_entities: bool | None = None,
+        chunk_size: int | None = None,
+        timeout: float | None = None,
+        metadata: MetadataLike | None = None,
+    ) -> FeedResults:
+        """Many documents over one ProcessFeed call; a FeedResult per document as it finishes.
+
+        documents: texts (ids "0", "1", ...), (id, text) pairs or FeedRequests, read (on
+        grpc's thread) only as fast as the server takes them.
+        """
+        requests = feed_requests(
+            documents,
+            include_sentiment=include_sentiment,
+            include_summary=include_summary,
+            include_entities=include_entities,
+            chunk_size=chunk_size,
+        )
+        return FeedResults(self._stub.ProcessFeed(requests, **self._call_args(timeout, metadata)))
 
     def generate_stream(
         self,

@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 _ROW_BUCKETS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 256, 512, 1024)
+_FEED_BUCKETS = (1, 10, 100, 1_000, 10_000, 100_000, 1_000_000)
 
 
 class Metrics:
@@ -47,6 +48,28 @@ class Metrics:
         self.cancelled = Counter(
             "textstream_cancelled",
             "Calls cancelled by the client or their deadline.",
+            registry=r,
+        )
+        self.feed_documents = Histogram(
+            "textstream_feed_documents",
+            "Documents each feed sent, observed as the feed ends.",
+            buckets=_FEED_BUCKETS,
+            registry=r,
+        )
+        self.feed_in_flight = Gauge(
+            "textstream_feed_documents_in_flight",
+            "Feed documents read and not yet answered (waiting for queue room, or running).",
+            registry=r,
+        )
+        self.feed_read = Counter(
+            "textstream_feed_documents_read",
+            "Documents read from feeds' request streams.",
+            registry=r,
+        )
+        self.feed_results = Counter(
+            "textstream_feed_results",
+            "Feed documents answered, by outcome: ok, or the kind of the document's error.",
+            ["outcome"],
             registry=r,
         )
         self.batch_size = Histogram(
@@ -103,6 +126,12 @@ class Metrics:
 
     def first_update(self, seconds: float) -> None:
         self.time_to_first_update.observe(seconds)
+
+    def feed_answered(self, outcome: str) -> None:
+        self.feed_results.labels(outcome).inc()
+
+    def feed_ended(self, documents: int) -> None:
+        self.feed_documents.observe(documents)
 
     def stage_done(self, stage: str, seconds: float) -> None:
         self.stage_duration.labels(stage).observe(seconds)

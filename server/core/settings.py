@@ -58,6 +58,15 @@ class Settings(BaseSettings):
     # batcher's batches (with other streams' chunks), few enough that a stream whose client
     # stops reading soon stops its own model work too.
     stream_chunks_in_flight: int = Field(32, ge=1)
+    # Document feeds (ProcessFeed, POST /process-feed). Documents of one feed in the pipeline
+    # at once, its request stream left unread while it is at the bound: enough for one feed
+    # to fill the batchers, few enough that it cannot starve other callers.
+    feed_max_in_flight: int = Field(32, ge=1)
+    # Documents one feed may send; each one past it gets its own RESOURCE_EXHAUSTED.
+    feed_max_documents: int = Field(100_000, ge=1)
+    # A feed document starts only while every model queue holds less than this share of its
+    # bound (models.max_queued_items), so direct calls always find room in the queues.
+    feed_queue_share: float = Field(0.5, gt=0, le=1)
 
     max_receive_message_bytes: int = Field(1024 * 1024, ge=1024)
     max_send_message_bytes: int = Field(4 * 1024 * 1024, ge=1024)

@@ -14,6 +14,7 @@ from analyzers.base import Analyzers
 from analyzers.errors import OverloadedError
 from server.core.errors import NotReady
 from server.core.generation import Generation
+from server.core.headroom import Headroom
 from server.core.metrics import Metrics
 from server.core.pipeline import Pipeline, PipelineLimits
 from server.core.settings import Settings
@@ -44,7 +45,11 @@ class ServiceState:
         self.analyzers: Analyzers | None = None
         self.pipeline: Pipeline | None = None
         self.generation: Generation | None = None
+        # Room in the model queues for feed documents; set with the pipeline.
+        self.headroom: Headroom | None = None
         self.draining = False
+        # Set once the drain begins: feeds stop reading then, without polling.
+        self._drain_begun = asyncio.Event()
         self.load_error: str | None = None
         self.inflight = 0
         # Set whenever no call is in flight; the drain waits on it.
@@ -94,6 +99,9 @@ class ServiceState:
             tracer=pipeline_tracer(self.tracer_provider),
         )
         self.generation = Generation(analyzers.generator)
+        self.headroom = Headroom(
+            analyzers, settings.models.max_queued_items, settings.feed_queue_share
+        )
         self.metrics.models_loaded(analyzers.load_seconds)
         if analyzers.gpu_memory is not None:
             self.metrics.watch_gpu_memory(analyzers.gpu_memory)
@@ -108,7 +116,12 @@ class ServiceState:
     async def begin_drain(self) -> None:
         """Readiness goes DRAINING for good and new calls are refused; calls in flight go on."""
         self.draining = True
+        self._drain_begun.set()
         await self._readiness_changed()
+
+    async def until_draining(self) -> None:
+        """Returns once the drain has begun."""
+        await self._drain_begun.wait()
 
     async def idle(self) -> None:
         """Returns once no call is in flight."""

@@ -19,6 +19,9 @@ MIN_TEMPERATURE = 0.05
 MAX_TEMPERATURE = 5.0
 # Nucleus sampling mass: in (0, MAX_TOP_P]; unset is 1, the whole distribution.
 MAX_TOP_P = 1.0
+# A feed document's id, in code points: echoed on its update and remembered (as a digest) to
+# refuse duplicates, so it is kept short.
+MAX_FEED_ID_CHARS = 256
 
 
 def validate_analysis(
@@ -136,6 +139,19 @@ def validate_generation(
         stop=tuple(stop),
     )
     return prompt, params
+
+
+def feed_id_violations(document_id: str) -> list[FieldViolation]:
+    """What is wrong with a feed document's id on its own (duplicates are the feed's to find)."""
+    if not document_id:
+        return [FieldViolation("id", "must not be empty: each document of a feed needs an id")]
+    if len(document_id) > MAX_FEED_ID_CHARS:
+        return [
+            FieldViolation(
+                "id", f"must be at most {MAX_FEED_ID_CHARS} characters (got {len(document_id)})"
+            )
+        ]
+    return []
 
 
 def valid_temperature(temperature: float) -> bool:

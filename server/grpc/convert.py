@@ -17,8 +17,9 @@ from analyzers.types import (
     SentimentScores,
 )
 from server.core import events as ev
+from server.core.feed import DocumentDone, DocumentFailed, FeedCounts
 from server.core.offsets import CODE_POINTS, Offsets, OffsetUnit
-from server.grpc.status import grpc_code_for
+from server.grpc.status import grpc_code_for, rpc_status_pb
 
 _STAGES = {
     ev.Stage.CHUNKING: pb.STAGE_CHUNKING,
@@ -252,3 +253,19 @@ class ResponseCollector:
                 self.response.stage_seconds.extend(_timings(event.stage_seconds))
             case _:
                 pass
+
+
+def feed_update_pb(
+    answer: DocumentDone[pb.ProcessResponse] | DocumentFailed | FeedCounts,
+) -> pb.FeedUpdate:
+    """A feed's answer for one document, or its counts (the summary, with no id)."""
+    match answer:
+        case DocumentDone():
+            return pb.FeedUpdate(id=answer.id, result=answer.result)
+        case DocumentFailed():
+            return pb.FeedUpdate(id=answer.id, error=rpc_status_pb(answer.failure))
+        case FeedCounts():
+            summary = pb.FeedSummary(
+                accepted=answer.accepted, finished=answer.finished, failed=answer.failed
+            )
+            return pb.FeedUpdate(summary=summary)

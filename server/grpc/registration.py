@@ -37,11 +37,13 @@ class TextProcessorHandlers(Protocol):
     def ProcessStream(self, request: Any, context: Any) -> Any: ...
     async def Process(self, request: Any, context: Any) -> Any: ...
     def GenerateStream(self, request: Any, context: Any) -> Any: ...
+    def ProcessFeed(self, requests: Any, context: Any) -> Any: ...
 
 
 def add_text_processor(servicer: TextProcessorHandlers, server: grpc.aio.Server) -> None:
     process_request = _tolerant(pb.ProcessRequest.FromString, "ProcessRequest")
     generate_request = _tolerant(pb.GenerateRequest.FromString, "GenerateRequest")
+    feed_request = _tolerant(pb.FeedRequest.FromString, "FeedRequest")
     handlers = {
         "ProcessStream": grpc.unary_stream_rpc_method_handler(
             servicer.ProcessStream,
@@ -57,6 +59,11 @@ def add_text_processor(servicer: TextProcessorHandlers, server: grpc.aio.Server)
             servicer.GenerateStream,
             request_deserializer=generate_request,
             response_serializer=pb.GenerateUpdate.SerializeToString,
+        ),
+        "ProcessFeed": grpc.stream_stream_rpc_method_handler(
+            servicer.ProcessFeed,
+            request_deserializer=feed_request,
+            response_serializer=pb.FeedUpdate.SerializeToString,
         ),
     }
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))

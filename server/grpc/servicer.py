@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, NoReturn, TypeVar
 
 import grpc
 from textstream_client.protos import textstream_pb2 as pb
@@ -22,11 +22,18 @@ from server.core.errors import (
     call_failure,
 )
 from server.core.events import AnalysisRequest
+from server.core.feed import Feed, FeedDocument
 from server.core.offsets import Offsets
+from server.core.pipeline import Pipeline
 from server.core.request_ids import request_id as accepted_request_id
 from server.core.state import ServiceState
 from server.core.validation import validate_generation, validate_process
-from server.grpc.convert import ResponseCollector, UpdateSequencer, offset_unit
+from server.grpc.convert import (
+    ResponseCollector,
+    UpdateSequencer,
+    feed_update_pb,
+    offset_unit,
+)
 from server.grpc.registration import Undecodable
 from server.grpc.status import Context, abort_with_status, failure_status
 
@@ -57,6 +64,31 @@ def _undecodable(request: Undecodable) -> InvalidRequest:
             )
         ]
     )
+
+
+def _raise(error: Exception) -> NoReturn:
+    raise error
+
+
+def _in_feed(violation: FieldViolation) -> FieldViolation:
+    # A feed document's fields sit in FeedRequest.request: "request.text", "request.chunk_size".
+    return FieldViolation(f"request.{violation.field}", violation.description)
+
+
+async def _response(
+    pipeline: Pipeline,
+    request: tuple[AnalysisRequest, Offsets],
+    request_id: str,
+    started_at: float,
+) -> pb.ProcessResponse:
+    """One analysis folded into its ProcessResponse (Process, and each document of a feed)."""
+    analysis, offsets = request
+    collector = ResponseCollector(request_id, offsets)
+    events = pipeline.run(analysis, request_id, started_at)
+    async with aclosing(events):
+        async for event in events:
+            collector.add(event)
+    return collector.response
 
 
 def _optional(message: pb.ProcessRequest | pb.GenerateRequest, name: str) -> object:
@@ -180,14 +212,45 @@ class TextProcessorServicer:
     ) -> pb.ProcessResponse:
         validate = functools.partial(self._analysis_request, request)
         async with self._serving(context, "Process", validate) as call:
-            analysis, offsets = call.request
-            collector = ResponseCollector(call.request_id, offsets)
-            events = self._state.ready_pipeline().run(analysis, call.request_id, call.started_at)
-            async with aclosing(events):
-                async for event in events:
-                    collector.add(event)
-            return collector.response
+            pipeline = self._state.ready_pipeline()
+            return await _response(pipeline, call.request, call.request_id, call.started_at)
         raise AssertionError("unreachable: _serving aborts on every failure")
+
+    async def ProcessFeed(
+        self, requests: AsyncIterator[pb.FeedRequest | Undecodable], context: Context
+    ) -> AsyncIterator[pb.FeedUpdate]:
+        # Nothing to validate before the first document: each is validated as it is read.
+        async with self._serving(context, "ProcessFeed", lambda: None) as call:
+            pipeline = self._state.ready_pipeline()
+
+            async def analyse(
+                request: tuple[AnalysisRequest, Offsets], request_id: str
+            ) -> pb.ProcessResponse:
+                # The document's clock starts as it enters the pipeline, after any wait for
+                # room in the model queues.
+                return await _response(pipeline, request, request_id, time.monotonic())
+
+            feed = Feed(self._state, call.request_id, "ProcessFeed", analyse)
+            answers = feed.run(self._feed_documents(requests))
+            async with aclosing(answers):
+                async for answer in answers:
+                    yield feed_update_pb(answer)
+
+    async def _feed_documents(
+        self, requests: AsyncIterator[pb.FeedRequest | Undecodable]
+    ) -> AsyncIterator[FeedDocument[tuple[AnalysisRequest, Offsets]]]:
+        async for message in requests:
+            if isinstance(message, Undecodable):
+                yield FeedDocument(None, functools.partial(_raise, _undecodable(message)))
+            else:
+                validate = functools.partial(self._feed_request, message.request)
+                yield FeedDocument(message.id, validate)
+
+    def _feed_request(self, request: pb.ProcessRequest) -> tuple[AnalysisRequest, Offsets]:
+        try:
+            return self._analysis_request(request)
+        except InvalidRequest as invalid:
+            raise InvalidRequest([_in_feed(v) for v in invalid.violations]) from None
 
     async def GenerateStream(
         self, request: pb.GenerateRequest | Undecodable, context: Context

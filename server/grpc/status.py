@@ -59,13 +59,17 @@ def _details(failure: Failure) -> tuple[str, list[any_pb2.Any]]:
     return failure.message, []
 
 
-def failure_status(failure: Failure, request_id: str) -> grpc.Status:
-    """The one mapping from a call's failure to its status (the README's table)."""
+def rpc_status_pb(failure: Failure) -> status_pb2.Status:
+    """The google.rpc.Status of a failure: its code, message and details (the README's table);
+    what a failed call's trailers carry, and a feed document's error update."""
     code = grpc_code_for(failure.kind)
     message, details = _details(failure)
-    status = rpc_status.to_status(
-        status_pb2.Status(code=code.value[0], message=message, details=details)
-    )
+    return status_pb2.Status(code=code.value[0], message=message, details=details)
+
+
+def failure_status(failure: Failure, request_id: str) -> grpc.Status:
+    """The one mapping from a call's failure to its status."""
+    status = rpc_status.to_status(rpc_status_pb(failure))
     # Failures carry the request id in trailers: no headers went out before them, so that
     # clients may still retry UNAVAILABLE (a call is committed once headers arrive).
     return _Status(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from pathlib import Path
@@ -14,10 +16,12 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from analyzers.types import GeneratedText, GenerationEvent
 from server.core.auth import BearerTokens
 from server.core.events import AnalysisRequest, Event
+from server.core.feed import DocumentDone, DocumentFailed, Feed, FeedCounts
 from server.core.offsets import Offsets, OffsetUnit
 from server.core.settings import Settings
 from server.core.state import Readiness, ServiceState
@@ -26,6 +30,7 @@ from server.rest import models as api
 from server.rest.calls import HttpCall, answered, decodable, request_id
 from server.rest.convert import BatchCollector, NdjsonEvents, ndjson_line
 from server.rest.errors import unprocessable
+from server.rest.feed import BodyReader, Json, answer_line, body_lines, feed_documents
 from server.rest.stream import LiveStream, unless_disconnected
 
 STATIC = Path(__file__).parent / "static"
@@ -60,7 +65,19 @@ _TEXT_DOC: dict[int | str, dict[str, Any]] = {
     501: {"model": api.Problem, "description": "No generator model is configured."},
     **_ERRORS,
 }
-_API_PATHS = ("/process-stream", "/process-batch", "/generate-stream")
+_FEED_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": (
+            "One JSON object per line, as each document finishes: "
+            '{"id", "result"} (a /process-batch result), {"id", "error"} (the status and body '
+            'a call with that document would get), then {"summary"}; a feed cut short by a '
+            'drain ends with {"error"} (503) instead.'
+        ),
+        "content": {NDJSON: {"schema": {"type": "object"}}},
+    },
+    **_ERRORS,
+}
+_API_PATHS = ("/process-stream", "/process-batch", "/generate-stream", "/process-feed")
 
 
 def _method(path: str) -> str:
@@ -152,6 +169,51 @@ def create_http_app(state: ServiceState) -> FastAPI:
 
         return await answer(request, start)
 
+    # Each line is bounded as a gRPC message is; the body as a whole by what a feed may send.
+    feed_body_limit = settings.feed_max_documents * settings.max_receive_message_bytes
+
+    @app.post(
+        "/process-feed",
+        response_class=LiveStream,
+        status_code=200,
+        responses=_FEED_DOC,
+        max_body_size=feed_body_limit,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "description": "One document per line (NDJSON), read as it arrives.",
+                "content": {NDJSON: {"schema": api.FeedDocument.model_json_schema()}},
+            }
+        },
+    )
+    async def process_feed(request: Request) -> Response:
+        """Many documents over one call: each document's result as one NDJSON line as soon as
+        it finishes, not in request order, then the feed's summary."""
+
+        async def start(call: HttpCall) -> Response:
+            await call.admit()
+            pipeline = state.ready_pipeline()
+
+            async def analyse(request: tuple[AnalysisRequest, Offsets], request_id: str) -> Json:
+                analysis, offsets = request
+                collector = BatchCollector(request_id, offsets)
+                # The document's clock starts here, after any wait for room in the queues.
+                events = pipeline.run(analysis, request_id, time.monotonic())
+                await _collect(events, collector)
+                return collector.body
+
+            limit = settings.max_receive_message_bytes
+            reader = BodyReader(request.receive, ahead=limit)
+            lines = body_lines(reader.chunks(), limit)
+            documents = feed_documents(lines, functools.partial(_analysis, settings), limit)
+            answers = Feed(state, call.request_id, call.method, analyse).run(documents)
+            reader.start()
+            body = _feed_ndjson(answers, call, reader)
+            headers = {"x-request-id": call.request_id}
+            return LiveStream(body, NDJSON, call, headers, watch=reader.disconnected)
+
+        return await answer(request, start)
+
     @app.post("/generate-stream", response_class=LiveStream, status_code=200, responses=_TEXT_DOC)
     async def generate_stream(body: api.GenerateRequest, request: Request) -> Response:
         """Streams generated text as plain text, piece by piece."""
@@ -232,6 +294,28 @@ async def _ndjson(
         except Exception as error:
             # The 200 is already sent: the stream ends with an error line and no "completed".
             yield ndjson_line(lines.error(call.failed_midway(error)))
+
+
+async def _feed_ndjson(
+    answers: AsyncGenerator[DocumentDone[Json] | DocumentFailed | FeedCounts, None],
+    call: HttpCall,
+    reader: BodyReader,
+) -> AsyncGenerator[bytes, None]:
+    async with aclosing(answers):
+        try:
+            async for answer in answers:
+                yield ndjson_line(answer_line(answer, call.request_id))
+        except ClientDisconnect:
+            return  # the client left while sending: recorded as CANCELLED, like a gRPC cancel
+        except Exception as error:
+            # The 200 is already sent (a drain, say): the last line is the feed's error.
+            message = call.failed_midway(error)
+            status = int(call.outcome or 500)
+            yield ndjson_line(
+                {"error": {"status": status, "detail": message, "request_id": call.request_id}}
+            )
+        finally:
+            await reader.close()
 
 
 async def _text(

@@ -52,19 +52,25 @@ def unprocessable(detail: list[dict[str, Any]], call_id: str) -> JSONResponse:
     return JSONResponse({"detail": detail, "request_id": call_id}, 422, {"x-request-id": call_id})
 
 
-def failure_response(failure: Failure, call_id: str) -> JSONResponse:
-    """The one mapping from a call's failure, before streaming starts, to its HTTP answer."""
+def failure_json(failure: Failure, call_id: str) -> tuple[int, dict[str, Any]]:
+    """A failure's HTTP status and body: a call's answer, or a feed document's error line."""
     status = http_status_for(failure.kind)
     if status == 422:
         # Every bad field named; input a model rejected is the body as a whole.
         detail = violations_detail(failure.violations) or [
             {"loc": ["body"], "msg": failure.message, "type": "value_error"}
         ]
-        return unprocessable(detail, call_id)
+        return status, {"detail": detail, "request_id": call_id}
+    return status, {"detail": failure.message, "request_id": call_id}
+
+
+def failure_response(failure: Failure, call_id: str) -> JSONResponse:
+    """The one mapping from a call's failure, before streaming starts, to its HTTP answer."""
+    status, body = failure_json(failure, call_id)
     headers = {"x-request-id": call_id}
     if failure.retry_after_seconds is not None:
         # Retry-After takes whole seconds; round up so a client never comes back too early.
         headers["retry-after"] = str(max(1, math.ceil(failure.retry_after_seconds)))
     if failure.kind is ErrorKind.UNAUTHENTICATED:
         headers["www-authenticate"] = "Bearer"
-    return JSONResponse({"detail": failure.message, "request_id": call_id}, status, headers)
+    return JSONResponse(body, status, headers)

@@ -54,6 +54,14 @@ class ProcessRequest(BaseModel):
     )
 
 
+class FeedDocument(ProcessRequest):
+    """One line of a /process-feed body: the document's id and a /process-stream request."""
+
+    id: str = Field(
+        "", description="Chosen by the caller, 1 to 256 characters, unique within the feed."
+    )
+
+
 class GenerateRequest(BaseModel):
     """A generation request: the prompt and optional sampling settings."""
 

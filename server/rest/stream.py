@@ -52,16 +52,21 @@ class LiveStream(StreamingResponse):
         media_type: str,
         call: HttpCall,
         headers: Mapping[str, str] | None = None,
+        *,
+        watch: Receive | None = None,
     ) -> None:
         super().__init__(body, media_type=media_type, headers=headers)
         self._body = body
         self._call = call
+        # Where the client's leaving shows, for a response sent while its request body is
+        # still read (a feed's BodyReader owns receive then); None: receive itself.
+        self._watch = watch
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             # A failure in the body propagates: the status line is gone, so a broken
             # connection is the only way left to tell the client its stream is incomplete.
-            await unless_disconnected(self._pump(send), receive)
+            await unless_disconnected(self._pump(send), self._watch or receive)
         finally:
             # Also on cancellation from outside (the grace period ran out at shutdown).
             await self._call.end()

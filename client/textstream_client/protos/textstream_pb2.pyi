@@ -1,3 +1,4 @@
+from google.rpc import status_pb2 as _status_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -351,3 +352,33 @@ class GenerateUpdate(_message.Message):
     delta: GenerateDelta
     completed: GenerateCompleted
     def __init__(self, sequence: _Optional[int] = ..., elapsed_seconds: _Optional[float] = ..., started: _Optional[_Union[GenerateStarted, _Mapping]] = ..., delta: _Optional[_Union[GenerateDelta, _Mapping]] = ..., completed: _Optional[_Union[GenerateCompleted, _Mapping]] = ...) -> None: ...
+
+class FeedRequest(_message.Message):
+    __slots__ = ("id", "request")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    request: ProcessRequest
+    def __init__(self, id: _Optional[str] = ..., request: _Optional[_Union[ProcessRequest, _Mapping]] = ...) -> None: ...
+
+class FeedUpdate(_message.Message):
+    __slots__ = ("id", "result", "error", "summary")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    result: ProcessResponse
+    error: _status_pb2.Status
+    summary: FeedSummary
+    def __init__(self, id: _Optional[str] = ..., result: _Optional[_Union[ProcessResponse, _Mapping]] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., summary: _Optional[_Union[FeedSummary, _Mapping]] = ...) -> None: ...
+
+class FeedSummary(_message.Message):
+    __slots__ = ("accepted", "finished", "failed")
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    accepted: int
+    finished: int
+    failed: int
+    def __init__(self, accepted: _Optional[int] = ..., finished: _Optional[int] = ..., failed: _Optional[int] = ...) -> None: ...

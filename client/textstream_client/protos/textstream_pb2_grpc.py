@@ -50,6 +50,11 @@ class TextProcessorStub:
                 request_serializer=protos_dot_textstream__pb2.GenerateRequest.SerializeToString,
                 response_deserializer=protos_dot_textstream__pb2.GenerateUpdate.FromString,
                 _registered_method=True)
+        self.ProcessFeed = channel.stream_stream(
+                '/textstream.v1.TextProcessor/ProcessFeed',
+                request_serializer=protos_dot_textstream__pb2.FeedRequest.SerializeToString,
+                response_deserializer=protos_dot_textstream__pb2.FeedUpdate.FromString,
+                _registered_method=True)
 
 
 class TextProcessorServicer:
@@ -77,6 +82,14 @@ class TextProcessorServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ProcessFeed(self, request_iterator, context):
+        """Many documents over one stream: each document's result goes out as soon as it
+        finishes, not in request order, and a FeedSummary ends the stream.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TextProcessorServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -94,6 +107,11 @@ def add_TextProcessorServicer_to_server(servicer, server):
                     servicer.GenerateStream,
                     request_deserializer=protos_dot_textstream__pb2.GenerateRequest.FromString,
                     response_serializer=protos_dot_textstream__pb2.GenerateUpdate.SerializeToString,
+            ),
+            'ProcessFeed': grpc.stream_stream_rpc_method_handler(
+                    servicer.ProcessFeed,
+                    request_deserializer=protos_dot_textstream__pb2.FeedRequest.FromString,
+                    response_serializer=protos_dot_textstream__pb2.FeedUpdate.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -178,6 +196,33 @@ class TextProcessor:
             '/textstream.v1.TextProcessor/GenerateStream',
             protos_dot_textstream__pb2.GenerateRequest.SerializeToString,
             protos_dot_textstream__pb2.GenerateUpdate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ProcessFeed(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/textstream.v1.TextProcessor/ProcessFeed',
+            protos_dot_textstream__pb2.FeedRequest.SerializeToString,
+            protos_dot_textstream__pb2.FeedUpdate.FromString,
             options,
             channel_credentials,
             insecure,
