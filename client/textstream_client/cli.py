@@ -51,6 +51,22 @@ class LoadBalancing(StrEnum):
 
 # Connection options, shared by every command that talks to a server.
 _CONNECTION = "Connection"
+# The ProcessRequest fields every command that sends texts takes; None leaves them to the server.
+Sentiment = Annotated[
+    bool | None,
+    typer.Option("--sentiment/--no-sentiment", help="Sentiment per chunk (server default: on)."),
+]
+Summary = Annotated[
+    bool | None, typer.Option("--summary/--no-summary", help="Summary (server default: on).")
+]
+Entities = Annotated[
+    bool | None,
+    typer.Option("--entities/--no-entities", help="Named entities (server default: off)."),
+]
+ChunkSize = Annotated[
+    int | None,
+    typer.Option(min=0, help="Characters per sentiment chunk (server default: 200)."),
+]
 Target = Annotated[
     str,
     typer.Option(
@@ -236,23 +252,10 @@ def process(
             "--file", "-f", exists=True, dir_okay=False, help="Read the text from a file."
         ),
     ] = None,
-    sentiment: Annotated[
-        bool | None,
-        typer.Option(
-            "--sentiment/--no-sentiment", help="Sentiment per chunk (server default: on)."
-        ),
-    ] = None,
-    summary: Annotated[
-        bool | None, typer.Option("--summary/--no-summary", help="Summary (server default: on).")
-    ] = None,
-    entities: Annotated[
-        bool | None,
-        typer.Option("--entities/--no-entities", help="Named entities (server default: off)."),
-    ] = None,
-    chunk_size: Annotated[
-        int | None,
-        typer.Option(min=0, help="Characters per sentiment chunk (server default: 200)."),
-    ] = None,
+    sentiment: Sentiment = None,
+    summary: Summary = None,
+    entities: Entities = None,
+    chunk_size: ChunkSize = None,
     output: Annotated[
         Output,
         typer.Option(
@@ -409,21 +412,10 @@ def feed(
     files: Annotated[
         bool, typer.Option("--files", help="Each SOURCE is one document; its id is its name.")
     ] = False,
-    sentiment: Annotated[
-        bool | None,
-        typer.Option("--sentiment/--no-sentiment", help="Sentiment (server default: on)."),
-    ] = None,
-    summary: Annotated[
-        bool | None, typer.Option("--summary/--no-summary", help="Summary (server default: on).")
-    ] = None,
-    entities: Annotated[
-        bool | None,
-        typer.Option("--entities/--no-entities", help="Named entities (server default: off)."),
-    ] = None,
-    chunk_size: Annotated[
-        int | None,
-        typer.Option(min=0, help="Characters per sentiment chunk (server default: 200)."),
-    ] = None,
+    sentiment: Sentiment = None,
+    summary: Summary = None,
+    entities: Entities = None,
+    chunk_size: ChunkSize = None,
     target: Target = "localhost:50051",
     timeout: Timeout = None,
     tls: Tls = False,
