@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from analyzers.batcher import MicroBatcher
 from analyzers.types import EntityMention, GenerationEvent, GenerationParams, SentimentScores
+
+if TYPE_CHECKING:  # torch is not imported for a type
+    from analyzers.cpu import ThreadLayout
 
 
 class ModelObserver(Protocol):
@@ -66,6 +69,19 @@ class Analyzer(Protocol):
 
 
 @runtime_checkable
+class Sampled(Protocol):
+    """An analyzer whose work on one text can run blocking, to measure its CPU time at load.
+
+    Generative models are not: a decoded summary costs seconds where the rest costs
+    milliseconds, so their presence alone decides the thread layout.
+    """
+
+    def run_sample(self, text: str) -> None:
+        """Do what one request asks of this analyzer for text, on the caller's thread."""
+        ...
+
+
+@runtime_checkable
 class SentimentAnalyzer(Analyzer, Protocol):
     async def classify(self, chunk: str) -> SentimentScores:
         """The sentiment of one chunk. Model work runs off the event loop."""
@@ -113,6 +129,8 @@ class Analyzers:
     load_seconds: dict[str, float] = field(default_factory=dict)
     # Reads GPU memory in use by device, when the models run on CUDA; None on CPU.
     gpu_memory: Callable[[], dict[str, int]] | None = None
+    # How torch's threads were laid out on the CPU's cores; None on CUDA.
+    layout: ThreadLayout | None = None
 
     def _parts(self, *, generation: bool | None = None) -> list[Analyzer]:
         """All analyzers; with generation, only those an analysis (False) or generation

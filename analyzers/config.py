@@ -21,9 +21,9 @@ class ModelSettings(BaseModel):
     # Weights and activations of every torch model: "auto" is float16 on CUDA, bfloat16 on
     # a CPU with AVX512-BF16 or AMX, float32 elsewhere.
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    # torch intra-op threads per model on a CPU; 0: the thread layout's rule
-    # (analyzers/cpu.py: the cores less one for spaCy and the rest, shared by the torch
-    # models). OMP_NUM_THREADS in the environment wins over both.
+    # torch intra-op threads per model on a CPU; 0: the thread layout's rule (analyzers/cpu.py:
+    # the torch models share the cores, less one for spaCy and the rest when the request's
+    # CPU time, measured at load, says that pays). OMP_NUM_THREADS wins over both.
     intra_op_threads: int = Field(0, ge=0, le=1024)
     # Cores the thread layout plans for; 0: those available to the process (affinity and
     # cgroup quota). `serve --workers N` gives each worker its share.

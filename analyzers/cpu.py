@@ -39,35 +39,91 @@ def available_cpus() -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class RequestCost:
+    """CPU seconds one request costs, measured at load: in torch's forward passes, and beside.
+
+    "Beside" is the work that runs next to the torch models on other threads: spaCy's NER,
+    sentence splitting, the tokenizers and VADER, which the GIL keeps to about one core.
+    """
+
+    torch_seconds: float
+    beside_seconds: float
+
+    def sets_aside_a_core(self, cores: int) -> bool:
+        """Whether the work beside torch should have a core of its own on `cores` cores.
+
+        With one torch model of t CPU seconds a request and b seconds beside it: given every
+        core, torch's OpenMP team waits at each step for its thread that shares a core with
+        the beside work, so it serves at most 1 / (t / C + b) requests/s; given C - 1 cores
+        it serves min((C - 1) / t, 1 / b). The second is larger exactly when
+        b * C * (C - 1) > t. Measured on 2 cores: bfloat16 (t 77, b 59 ms) serves 19 to 27%
+        more with one thread; float32 (t 217 ms) more with two.
+        """
+        return cores > 1 and self.beside_seconds * cores * (cores - 1) > self.torch_seconds
+
+
+@dataclass(frozen=True, slots=True)
 class ThreadLayout:
     """Threads for each kind of work, so that what runs at once never asks for more cores.
 
     Every torch model runs its forward passes on its own thread, each with an OpenMP team of
-    `intra_op_threads`. Beside them, one core goes to the rest: spaCy's NER (single-threaded),
-    the tokenizers, VADER and the event loop, which the GIL keeps to about one core together.
-    So with C cores and T torch models each model gets max(1, (C - 1) // T) threads; on one
-    core there is nothing to set aside. Measured on 2 cores (offline profile, one torch model):
-    one intra-op thread serves 19 to 27% more requests/s than torch's default of two.
+    `intra_op_threads`. With C cores and T torch models each model gets max(1, (C - s) // T)
+    threads, where s is the one core set aside for the work beside torch when the request's
+    measured cost says it pays (RequestCost.sets_aside_a_core), else none.
     """
 
     cores: int
     torch_models: int
     intra_op_threads: int
-    # What chose intra_op_threads: "layout", "setting" (models.intra_op_threads) or OMP_ENV.
+    # What chose intra_op_threads: MEASURING (before the cost is known), "layout",
+    # "setting" (models.intra_op_threads) or OMP_ENV.
     chosen_by: str
+    # The cost the layout was planned on; None when it was not measured.
+    cost: RequestCost | None = None
+    # Cores kept for the work beside torch.
+    set_aside: int = 0
 
     def describe(self) -> str:
-        return (
+        text = (
             f"{self.cores} core(s), {self.torch_models} torch model(s): "
             f"{self.intra_op_threads} intra-op thread(s) each (by {self.chosen_by})"
         )
+        if self.chosen_by == LAYOUT:
+            text += f", {self.set_aside} core(s) set aside for the work beside torch"
+        if self.cost is not None:
+            text += (
+                f"; measured CPU per request: torch {self.cost.torch_seconds * 1000:.1f} ms, "
+                f"beside {self.cost.beside_seconds * 1000:.1f} ms"
+            )
+        return text
+
+    @property
+    def needs_cost(self) -> bool:
+        """The rule decides, and the request's cost has still to be measured."""
+        return self.chosen_by == MEASURING
 
 
-def plan_threads(*, torch_models: int, cores: int = 0, setting: int = 0) -> ThreadLayout:
+# chosen_by values of the rule: before the cost is measured, and after.
+MEASURING = "layout, before measuring"
+LAYOUT = "layout"
+
+
+def plan_threads(
+    *,
+    torch_models: int,
+    cores: int = 0,
+    setting: int = 0,
+    cost: RequestCost | None = None,
+    measured: bool = True,
+) -> ThreadLayout:
     """The layout for this process: OMP_NUM_THREADS wins, then the setting, then the rule.
 
     `cores` is what the process plans for (0: the CPUs available to it); `setting` is
-    models.intra_op_threads (0: none).
+    models.intra_op_threads (0: none). Without a cost and with `measured` (the default) the
+    layout is the one to measure the cost with: one thread per model, which gives each
+    model's CPU time without OpenMP's waiting in it. `measured=False` says the cost will not
+    be measured (a generative model decodes, whose seconds per request dwarf everything
+    beside it): torch then gets every core.
     """
     cores = cores or available_cpus()
     omp = os.environ.get(OMP_ENV, "").strip()
@@ -75,9 +131,11 @@ def plan_threads(*, torch_models: int, cores: int = 0, setting: int = 0) -> Thre
         return ThreadLayout(cores, torch_models, int(omp), OMP_ENV)
     if setting > 0:
         return ThreadLayout(cores, torch_models, setting, "setting")
-    beside = 1 if cores > 1 else 0
-    threads = max(1, (cores - beside) // max(1, torch_models))
-    return ThreadLayout(cores, torch_models, threads, "layout")
+    if cost is None and measured and torch_models > 0 and cores > 1:
+        return ThreadLayout(cores, torch_models, 1, MEASURING)
+    set_aside = 1 if cost is not None and cost.sets_aside_a_core(cores) else 0
+    threads = max(1, (cores - set_aside) // max(1, torch_models))
+    return ThreadLayout(cores, torch_models, threads, LAYOUT, cost, set_aside)
 
 
 def apply_layout(layout: ThreadLayout) -> None:
@@ -86,8 +144,9 @@ def apply_layout(layout: ThreadLayout) -> None:
     Called before any model thread runs a torch op: torch gives each thread its OpenMP team
     size when that thread first computes.
     """
-    if torch.get_num_threads() != layout.intra_op_threads:
-        torch.set_num_threads(layout.intra_op_threads)
+    # Always set: the number torch.get_num_threads() reads is this thread's, while a model
+    # thread that has not computed yet takes the process-wide one set here.
+    torch.set_num_threads(layout.intra_op_threads)
     # Tokenizing runs on request threads while the models compute: a pool as wide as the
     # machine per call would take the cores the layout gave the models. An operator's own
     # choice stays.
@@ -96,7 +155,8 @@ def apply_layout(layout: ThreadLayout) -> None:
 
 
 def configure_torch_threads(torch_models: int = 1, cores: int = 0, setting: int = 0) -> int:
-    """Plan and apply the layout; returns torch's intra-op thread count."""
-    layout = plan_threads(torch_models=torch_models, cores=cores, setting=setting)
+    """Plan and apply a layout without measuring a cost (torch on every core, less what an
+    operator chose); returns torch's intra-op thread count."""
+    layout = plan_threads(torch_models=torch_models, cores=cores, setting=setting, measured=False)
     apply_layout(layout)
     return layout.intra_op_threads

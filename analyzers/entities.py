@@ -50,6 +50,9 @@ class SpacyEntities:
     def warm(self) -> None:
         self._batcher.run_now([WARM_UP_TEXT])
 
+    def run_sample(self, text: str) -> None:
+        self._batcher.run_now([text])
+
     def close(self) -> None:
         self._batcher.close()
 

@@ -9,15 +9,16 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from analyzers import entities, sentiment, summary
-from analyzers.base import Analyzer, Analyzers
+from analyzers.base import Analyzer, Analyzers, Sampled
 from analyzers.batcher import BatchLimits
 from analyzers.config import ModelSettings
-from analyzers.cpu import configure_torch_threads
+from analyzers.cpu import ThreadLayout, apply_layout, plan_threads
 from analyzers.decoding.scheduler import DecodeLimits
 from analyzers.device import Placement, gpu_memory_in_use, placement
 from analyzers.entities import SpacyEntities
 from analyzers.errors import AnalyzerError
 from analyzers.generate import CausalGenerator
+from analyzers.request_cost import measure_request_cost
 from analyzers.sentiment import TransformerSentiment, VaderSentiment
 from analyzers.summary import CentralitySummarizer, Seq2SeqSummarizer
 
@@ -65,12 +66,16 @@ def load_analyzers(settings: ModelSettings) -> Analyzers:
         "entities": settings.entities_model or defaults["entities"],
         "generator": settings.generator_model or defaults["generator"],
     }
+    layout = None
     if not where.is_cuda:
-        configure_torch_threads(
+        # Until the request's cost is measured, one thread per model (the layout to measure
+        # with), unless an operator chose.
+        layout = plan_threads(
             torch_models=torch_model_count(sources),
             cores=settings.cpu_cores,
             setting=settings.intra_op_threads,
         )
+        apply_layout(layout)
     loader = _Loader()
     try:
         sentiment_analyzer = loader.load(
@@ -96,6 +101,16 @@ def load_analyzers(settings: ModelSettings) -> Analyzers:
                     max_new_tokens_cap=settings.max_new_tokens_cap,
                 ),
             )
+        if layout is not None and layout.needs_cost:
+            layout = _measured_layout(
+                layout,
+                [
+                    (sentiment_analyzer, sources["sentiment"].lower() != VADER),
+                    (summarizer, True),
+                    (recognizer, False),
+                ],
+            )
+            apply_layout(layout)
     except BaseException:
         loader.close_all()
         raise
@@ -106,6 +121,23 @@ def load_analyzers(settings: ModelSettings) -> Analyzers:
         generator=generator,
         load_seconds=loader.seconds,
         gpu_memory=gpu_memory_in_use if where.is_cuda else None,
+        layout=layout,
+    )
+
+
+def _measured_layout(provisional: ThreadLayout, parts: list[tuple[Analyzer, bool]]) -> ThreadLayout:
+    """The layout for the request's measured CPU cost; parts pair each analysis model with
+    whether it computes in torch. A generative model cannot be sampled cheaply, and its
+    decoding outweighs the rest: torch then gets every core."""
+    sampled = [(part, on_torch) for part, on_torch in parts if isinstance(part, Sampled)]
+    if len(sampled) < len(parts):
+        return plan_threads(
+            torch_models=provisional.torch_models, cores=provisional.cores, measured=False
+        )
+    return plan_threads(
+        torch_models=provisional.torch_models,
+        cores=provisional.cores,
+        cost=measure_request_cost(sampled),
     )
 
 

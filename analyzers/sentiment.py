@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +21,9 @@ from analyzers.types import SentimentLabel, SentimentScores
 
 DEFAULT_HUB_MODEL = "cardiffnlp/twitter-roberta-base-sentiment-latest"
 WARM_UP_TEXT = "The service was quick and the food was wonderful."
+
+# What a sample text is cut into to measure a request's cost: the server's default chunk size.
+SAMPLE_CHUNK_CHARS = 200
 
 _LABEL_NAMES = {label.value.lower(): label for label in SentimentLabel}
 
@@ -47,6 +51,9 @@ class VaderSentiment:
 
     def warm(self) -> None:
         self._batcher.run_now([WARM_UP_TEXT])
+
+    def run_sample(self, text: str) -> None:
+        self._batcher.run_now(sample_chunks(text))
 
     def close(self) -> None:
         self._batcher.close()
@@ -109,6 +116,9 @@ class TransformerSentiment:
     def warm(self) -> None:
         self._batcher.run_now(self._encode_batch([WARM_UP_TEXT]))
 
+    def run_sample(self, text: str) -> None:
+        self._batcher.run_now(self._encode_batch(sample_chunks(text)))
+
     def close(self) -> None:
         self._tokenizing.close()
         self._batcher.close()
@@ -163,3 +173,8 @@ def labels_from_config(id2label: Mapping[Any, str], source: str) -> tuple[Sentim
     if SentimentLabel.NEGATIVE not in labels or SentimentLabel.POSITIVE not in labels:
         raise AnalyzerError(f"sentiment model {source}: needs both a negative and a positive class")
     return tuple(labels)
+
+
+def sample_chunks(text: str) -> list[str]:
+    """text in pieces of about SAMPLE_CHUNK_CHARS at spaces, as a request's chunks would be."""
+    return textwrap.wrap(text, SAMPLE_CHUNK_CHARS) or [text]

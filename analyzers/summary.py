@@ -89,6 +89,12 @@ class CentralitySummarizer:
         _, inputs, _ = self._prepare(WARM_UP_TEXT)
         self._encoder.embed_now(inputs)
 
+    def run_sample(self, text: str) -> None:
+        sentences, inputs, counts = self._prepare(text)
+        if len(sentences) > 1:
+            scores = centrality(self._encoder.embed_now(inputs)).tolist()
+            choose(scores, counts, self._min_tokens, self._max_tokens)
+
     def close(self) -> None:
         self._encoder.close()
 

@@ -30,6 +30,8 @@ class ServerProcess:
         self.log: list[dict[str, object]] = []
         # The /metrics port, once `serve` has logged it (None while metrics are off).
         self.metrics_port: int | None = None
+        # The "serving" log line, once `serve` has seen it: load times and thread layout.
+        self.serving: dict[str, object] = {}
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -91,7 +93,7 @@ def serve(**env: str) -> tuple[ServerProcess, str]:
         port = listening["port"]
         metrics_port = listening.get("metrics_port")
         server.metrics_port = metrics_port if isinstance(metrics_port, int) else None
-        server.wait_for("serving", timeout=300)
+        server.serving = server.wait_for("serving", timeout=300)
     except BaseException:
         server.stop()
         raise

@@ -25,7 +25,6 @@ import torch
 
 from analyzers.base import Analyzers
 from analyzers.config import ModelSettings
-from analyzers.cpu import plan_threads
 from analyzers.hf import length_groups, pad_batch
 from analyzers.loader import load_analyzers
 from analyzers.summary import CentralitySummarizer
@@ -119,7 +118,7 @@ def _encoder_rate(summarizer: CentralitySummarizer, texts: list[str]) -> tuple[f
 
 
 def measure_stages(texts: list[str], dtype: str) -> StageRates:
-    """Each stage alone, with the thread layout the server would use here."""
+    """Each stage alone, with the thread layout the server chooses here (the loader's)."""
     analyzers = load_analyzers(ModelSettings(device="cpu", dtype=dtype, max_queued_items=10**6))
     try:
         return _measure(analyzers, texts, dtype)
@@ -128,7 +127,8 @@ def measure_stages(texts: list[str], dtype: str) -> StageRates:
 
 
 def _measure(analyzers: Analyzers, texts: list[str], dtype: str) -> StageRates:
-    layout = plan_threads(torch_models=1)
+    layout = analyzers.layout
+    assert layout is not None, "measured on the CPU"
     chunks = [text[a:b] for text in texts for a, b in chunk_spans(text, CHUNK_SIZE)]
 
     async def sentiment() -> object:
@@ -159,7 +159,7 @@ def _measure(analyzers: Analyzers, texts: list[str], dtype: str) -> StageRates:
         encoder_tokens_per_second=(tokens + tokens_after) / 2,
         encoder_texts_per_second=(encoded_texts + encoded_texts_after) / 2,
         cores=layout.cores,
-        intra_op_threads=torch.get_num_threads(),
+        intra_op_threads=layout.intra_op_threads,
         **rates,
         **cpu,
     )

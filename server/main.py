@@ -46,7 +46,15 @@ async def _load_models(state: ServiceState, loader: Loader) -> None:
         await state.set_failed(reason)
         return
     await state.set_ready(analyzers)
-    log.info("serving", extra={"load_seconds": analyzers.load_seconds})
+    layout = analyzers.layout
+    log.info(
+        "serving",
+        extra={
+            "load_seconds": analyzers.load_seconds,
+            "thread_layout": layout.describe() if layout else None,
+            "intra_op_threads": layout.intra_op_threads if layout else None,
+        },
+    )
 
 
 async def _on_daemon_thread(loader: Loader, models: ModelSettings) -> Analyzers:

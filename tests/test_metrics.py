@@ -86,6 +86,10 @@ async def test_model_metrics_with_real_batchers(serve, offline):
     loads = labelled("textstream_model_load_seconds")
     assert set(loads) == set(offline.load_seconds)
     assert all(seconds > 0 for seconds in loads.values())
+    # The thread layout the loader chose for this CPU, as torch got it.
+    assert offline.layout is not None
+    threads = samples[("textstream_intra_op_threads", ())]
+    assert threads == offline.layout.intra_op_threads >= 1
 
 
 async def test_gpu_memory_is_read_at_scrape_time(serve):

@@ -111,6 +111,11 @@ class Metrics:
             ["model"],
             registry=r,
         )
+        self.intra_op_threads = Gauge(
+            "textstream_intra_op_threads",
+            "torch intra-op threads per model on the CPU, as the thread layout chose them.",
+            registry=r,
+        )
         self.gpu_memory = Gauge(
             "textstream_gpu_memory_bytes",
             "GPU memory allocated by torch, per device.",
@@ -156,6 +161,9 @@ class Metrics:
     def models_loaded(self, load_seconds: dict[str, float]) -> None:
         for model, seconds in load_seconds.items():
             self.model_load.labels(model).set(seconds)
+
+    def threads_laid_out(self, intra_op_threads: int) -> None:
+        self.intra_op_threads.set(intra_op_threads)
 
     def watch_gpu_memory(self, read: Callable[[], dict[str, int]]) -> None:
         """Reads GPU memory at scrape time; read returns bytes by device name."""

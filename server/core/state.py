@@ -103,6 +103,8 @@ class ServiceState:
             analyzers, settings.models.max_queued_items, settings.feed_queue_share
         )
         self.metrics.models_loaded(analyzers.load_seconds)
+        if analyzers.layout is not None:
+            self.metrics.threads_laid_out(analyzers.layout.intra_op_threads)
         if analyzers.gpu_memory is not None:
             self.metrics.watch_gpu_memory(analyzers.gpu_memory)
         analyzers.observe(self.metrics)
