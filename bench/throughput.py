@@ -3,11 +3,14 @@
 For each models.dtype measured (float32, and bfloat16 where the CPU computes it natively):
 each stage alone in-process on the corpus in bench/corpus/ (bench/stages.py: r_i texts/s,
 the raw encoder rate, and L = 1 / sum(1 / r_i), the most requests/s the stages sharing the
-machine could give), then `textstream serve` (offline profile) as a subprocess, driven with
-ProcessStream at each concurrency (in mirrored halves, 1, 8, 32, 32, 8, 1, so the machine's
-drift does not read as a difference between levels), then the stages again, averaged with the
-first: requests/s as a share of L, chunks/s, time to first update and first sentiment,
-latency (p50, p99), peak RSS, and the server's CPU time per request and busy cores.
+machine could give, and the CPU-time limit cores / CPU s per request), then `textstream serve`
+(offline profile, its thread layout as it logs it) as a subprocess, driven with ProcessStream
+at each concurrency for 30 s (in mirrored halves, 1, 8, 32, 32, 8, 1, so the machine's drift
+does not read as a difference between levels), then the stages again, averaged with the
+first: requests/s as a share of each limit, chunks/s, time to first update and first
+sentiment, latency (p50, p99), peak RSS, and the server's CPU time per request and busy cores.
+First updates under the top level come from a probe client in its own process and from the
+server's histogram, beside the load generator's own reading.
 One-at-a-time in-process (the original sequential design) is measured once, for comparison.
 Run: make bench   (or python -m bench.throughput --help)
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import statistics
 import subprocess
@@ -31,7 +35,6 @@ import psutil
 from textstream_client.protos import textstream_pb2 as pb
 from textstream_client.protos import textstream_pb2_grpc as pb_grpc
 
-from analyzers.cpu import plan_threads
 from analyzers.device import cpu_has_fast_bfloat16
 from bench import histogram
 from bench.inprocess import measure_one_at_a_time
@@ -39,6 +42,8 @@ from bench.server_process import ServerProcess, serve
 from bench.stages import StageRates, measure_stages
 
 CORPUS = Path(__file__).parent / "corpus"
+# Load before a level's window opens, not counted: the pipeline fills.
+WARM_UP_SECONDS = 3.0
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -121,28 +126,47 @@ class Pass:
     server_cpu_seconds: float
 
 
-async def drive(target: str, texts: list[str], concurrency: int, requests: int, pid: int) -> Pass:
+async def drive(target: str, texts: list[str], concurrency: int, seconds: float, pid: int) -> Pass:
+    """`concurrency` callers, each sending the corpus's texts in turn, for `seconds`.
+
+    Counted are the calls that end within the window, which opens after WARM_UP_SECONDS of
+    load: until then the pipeline fills, and calls end more slowly than they start. Calls
+    still running when it closes are cancelled.
+    """
     async with grpc.aio.insecure_channel(target) as channel:
         stub = pb_grpc.TextProcessorStub(channel)
         await one_request(stub, texts[0])  # connection and first-call warm-up
-        queue: asyncio.Queue[str] = asyncio.Queue()
-        for index in range(requests):
-            queue.put_nowait(texts[index % len(texts)])
+        turns = itertools.count()
         results: list[tuple[float, float, float, int]] = []
+        counting = False
 
-        async def worker() -> None:
-            while not queue.empty():
-                results.append(await one_request(stub, queue.get_nowait()))
+        async def caller() -> None:
+            while True:
+                result = await one_request(stub, texts[next(turns) % len(texts)])
+                if counting:
+                    results.append(result)
 
-        server = psutil.Process(pid)
-        cpu_before = sum(server.cpu_times()[:2])
-        rss = PeakRss(pid)
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        seconds = time.perf_counter() - began
-        peak = rss.stop()
-        cpu = sum(server.cpu_times()[:2]) - cpu_before
-    return Pass(results, seconds, peak, cpu)
+        callers = [asyncio.create_task(caller()) for _ in range(concurrency)]
+        try:
+            await asyncio.sleep(WARM_UP_SECONDS)
+            server = psutil.Process(pid)
+            cpu_before = sum(server.cpu_times()[:2])
+            rss = PeakRss(pid)
+            began = time.perf_counter()
+            counting = True
+            await asyncio.sleep(seconds)
+            counting = False
+            elapsed = time.perf_counter() - began
+            cpu = sum(server.cpu_times()[:2]) - cpu_before
+            peak = rss.stop()
+            for task in callers:
+                if task.done():
+                    task.result()  # a failed call stops the benchmark with its error
+        finally:
+            for task in callers:
+                task.cancel()
+            await asyncio.gather(*callers, return_exceptions=True)
+    return Pass(results, elapsed, peak, cpu)
 
 
 def level_of(concurrency: int, passes: list[Pass]) -> Level:
@@ -190,9 +214,9 @@ class Latency:
 
 
 def measure_latency(
-    server: ServerProcess, target: str, texts: list[str], concurrency: int, requests: int
+    server: ServerProcess, target: str, texts: list[str], concurrency: int, seconds: float
 ) -> Latency:
-    """One more pass at `concurrency` with the probe (bench/probe.py) in its own process."""
+    """One more window at `concurrency` with the probe (bench/probe.py) in its own process."""
     assert server.metrics_port is not None, "the server's metrics are needed"
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "probe.json"
@@ -204,7 +228,7 @@ def measure_latency(
         assert probe.stdout is not None
         probe.stdout.readline()  # "probing": connected and sending
         before = histogram.read_buckets(server.metrics_port)
-        load = asyncio.run(drive(target, texts, concurrency, requests, server.proc.pid))
+        load = asyncio.run(drive(target, texts, concurrency, seconds, server.proc.pid))
         probe.terminate()
         probe.wait(30)
         probe.stdout.close()
@@ -224,9 +248,10 @@ def measure_latency(
 
 
 def serve_levels(
-    texts: list[str], levels: list[int], requests: int, dtype: str
+    texts: list[str], levels: list[int], seconds: float, dtype: str
 ) -> tuple[list[Level], Latency]:
-    """Each level in two halves, in the order given and then reversed (1, 8, 32, 32, 8, 1).
+    """Each level for `seconds`, in two halves, in the order given and then reversed
+    (1, 8, 32, 32, 8, 1); then the top level once more for `seconds` with the probe.
 
     This machine's speed drifts by a fifth within minutes; run in one order only, a drift
     would read as a difference between levels. Mirrored halves cancel a steady drift.
@@ -237,10 +262,11 @@ def serve_levels(
         TEXTSTREAM_METRICS_PORT="0",
     )
     pid = server.proc.pid
+    print(f"  thread layout: {server.serving.get('thread_layout')}")
     try:
         passes: dict[int, list[Pass]] = {concurrency: [] for concurrency in levels}
         for concurrency in [*levels, *reversed(levels)]:
-            half = asyncio.run(drive(target, texts, concurrency, max(1, requests // 2), pid))
+            half = asyncio.run(drive(target, texts, concurrency, seconds / 2, pid))
             passes[concurrency].append(half)
         served = [level_of(concurrency, passes[concurrency]) for concurrency in levels]
         for level in served:
@@ -254,7 +280,7 @@ def serve_levels(
                 f"{level.server_cpu_ms_per_request:.0f} ms/request on "
                 f"{level.server_cores_busy:.2f} cores"
             )
-        latency = measure_latency(server, target, texts, max(levels), max(1, requests // 2))
+        latency = measure_latency(server, target, texts, max(levels), seconds)
         print(
             f"  first update at c={latency.concurrency}: probe p50/p99 "
             f"{latency.probe_first_update_ms_p50:.1f}/{latency.probe_first_update_ms_p99:.1f} ms "
@@ -272,7 +298,10 @@ def serve_levels(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 8, 32])
-    parser.add_argument("--requests", type=int, default=96, help="requests per level")
+    parser.add_argument("--seconds", type=float, default=30, help="seconds per served level")
+    parser.add_argument(
+        "--requests", type=int, default=96, help="requests of the one-at-a-time baseline"
+    )
     parser.add_argument("--texts", type=int, default=0, help="use only the first N texts")
     parser.add_argument(
         "--dtypes",
@@ -284,7 +313,6 @@ def main() -> None:
 
     texts = load_corpus()[: args.texts or None]
     print(f"corpus: {len(texts)} texts, {sum(map(len, texts))} characters")
-    print(f"thread layout (offline profile): {plan_threads(torch_models=1).describe()}")
     sequential = measure_one_at_a_time(texts, args.requests)
     print(f"one at a time (the original design): {sequential['requests_per_second']:.2f} req/s")
 
@@ -293,7 +321,7 @@ def main() -> None:
         # Each stage alone while no server competes for the CPU, before and after the served
         # levels, averaged: L then spans the same minutes as the served figures.
         before = measure_stages(texts, dtype)
-        levels, latency = serve_levels(texts, args.levels, args.requests, dtype)
+        levels, latency = serve_levels(texts, args.levels, args.seconds, dtype)
         stages = StageRates.mean([before, measure_stages(texts, dtype)])
         print(
             f"{dtype}: encoder {stages.encoder_tokens_per_second:.0f} tokens/s "
