@@ -11,6 +11,8 @@ word and grapheme boundaries); there are no hand-written script or grapheme rule
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
+from itertools import accumulate
 
 import regex
 
@@ -35,6 +37,10 @@ _WHITESPACE = regex.compile(r"\s+")
 # scripts that need a dictionary get no more than their grapheme boundaries from it.
 _WORD_BOUNDARY = regex.compile(r"\b", regex.WORD)
 _GRAPHEME = regex.compile(r"\X")
+# Where a text holds none of these, every code point is a cluster of its own: by UAX #29 only
+# CR LF and the Grapheme_Cluster_Break values below ever join code points (rules GB3-GB9c,
+# GB11-GB13); Other, Control, CR and LF alone break on both sides (GB4, GB5, GB999).
+_JOINS = regex.compile(r"\r\n|[^\p{GCB=Other}\p{GCB=Control}\p{GCB=CR}\p{GCB=LF}]")
 
 
 def chunk_spans(text: str, chunk_size: int) -> list[tuple[int, int]]:
@@ -60,40 +66,60 @@ def chunk_spans(text: str, chunk_size: int) -> list[tuple[int, int]]:
 
 def _grapheme_bounds(text: str) -> list[int]:
     """Every grapheme-cluster boundary of text, in order, 0 and len(text) included."""
-    return [0, *(match.end() for match in _GRAPHEME.finditer(text))]
+    # Chunking runs on the event loop: a match object per cluster, read in Python, made it a
+    # quarter of the loop's time under load. Most texts join no code points (one search);
+    # the others take findall and accumulate, which run in C.
+    if _JOINS.search(text) is None:
+        return list(range(len(text) + 1))
+    return [0, *accumulate(map(len, _GRAPHEME.findall(text)))]
 
 
 def _best_break(text: str, bounds: list[int], start: int, limit: int) -> int:
     window = text[start : limit + 1]  # +1: a break exactly at limit still fits
     size = limit - start
     half = size // 2
-    # Breaks at offsets into window, each kept only where it falls on a grapheme boundary.
-    boundaries = set(bounds[bisect_left(bounds, start) : bisect_right(bounds, limit)])
+
+    def on_boundary(index: int) -> bool:
+        i = bisect_left(bounds, index)
+        return i < len(bounds) and bounds[i] == index
 
     def fitting(offsets: list[int], least: int) -> int | None:
-        fits = [o for o in offsets if least <= o <= size and start + o in boundaries]
-        return start + fits[-1] if fits else None
+        # The last break in [least, size] that falls on a grapheme boundary.
+        for offset in reversed(offsets):
+            if offset < least:
+                return None
+            if offset <= size and on_boundary(start + offset):
+                return start + offset
+        return None
 
-    sentence_ends = [m.end() for m in _SENTENCE_END.finditer(window)]
-    spaces = [m.start() for m in _WHITESPACE.finditer(window)]
-    wide_clause_ends = [m.end() for m in _WIDE_CLAUSE_END.finditer(window)]
-    clause_ends = [m.end() for m in _CLAUSE_END.finditer(window)]
-    words = [m.start() - start for m in _WORD_BOUNDARY.finditer(text, start, limit + 1)]
+    searches: dict[str, Callable[[], list[int]]] = {
+        "sentence end": lambda: [m.end() for m in _SENTENCE_END.finditer(window)],
+        "space": lambda: [m.start() for m in _WHITESPACE.finditer(window)],
+        "wide clause end": lambda: [m.end() for m in _WIDE_CLAUSE_END.finditer(window)],
+        "clause end": lambda: [m.end() for m in _CLAUSE_END.finditer(window)],
+        "word": lambda: [
+            m.start() - start for m in _WORD_BOUNDARY.finditer(text, start, limit + 1)
+        ],
+    }
+    found: dict[str, list[int]] = {}
     # A sentence end is the nicest break, unless it would leave the chunk less than half full;
     # then whitespace or a CJK clause end that leaves it at least half full; then whitespace
     # anywhere (a long word or URL starts the next chunk whole, if it can); then a clause end or
-    # a word boundary in the second half of a window that holds no whitespace.
-    for offsets, least in (
-        (sentence_ends, half),
-        (spaces, half),
-        (wide_clause_ends, half),
-        (spaces, 1),
-        (clause_ends, half),
-        (words, half),
+    # a word boundary in the second half of a window that holds no whitespace. Each kind is
+    # searched for only once every kind before it has failed: usually the first one fits.
+    for kind, least in (
+        ("sentence end", half),
+        ("space", half),
+        ("wide clause end", half),
+        ("space", 1),
+        ("clause end", half),
+        ("word", half),
     ):
-        found = fitting(offsets, least)
-        if found is not None:
-            return found
+        if kind not in found:
+            found[kind] = searches[kind]()
+        end = fitting(found[kind], least)
+        if end is not None:
+            return end
     # No break at all (a run of one letter, emoji, an unsegmented script): the last grapheme
     # boundary that fits, or past one grapheme cluster longer than chunk_size.
     index = bisect_right(bounds, limit) - 1

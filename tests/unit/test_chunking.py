@@ -7,8 +7,11 @@ several scripts; these are the rules of its docstring, each shown where it decid
 from __future__ import annotations
 
 import pytest
+import regex
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
-from server.core.chunking import chunk_spans
+from server.core.chunking import _grapheme_bounds, chunk_spans
 
 
 def chunks(text: str, chunk_size: int) -> list[str]:
@@ -58,3 +61,18 @@ def test_a_clause_end_then_the_last_grapheme_that_fits():
 def test_combining_marks_stay_with_their_letter():
     # Each é is e + U+0301: five code points would end between a letter and its accent.
     assert chunk_spans("e\u0301" * 6, 5) == [(0, 4), (4, 8), (8, 12)]
+
+
+# Code points that join into clusters (combining marks, ZWJ, regional indicators, Hangul jamo,
+# spacing marks, prepend, a virama), CR LF, and plain text: the cases the one-search shortcut
+# must tell apart.
+_JOINERS = [*"\u0301\u200d\U0001f1e9\U0001f1ea\u1100\u1161\u11a8\uac00\u0903\u0600\u094d", "\r\n"]
+_PIECES = st.characters() | st.sampled_from(_JOINERS)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PIECES, max_size=40).map("".join))
+@example("line one\r\nline two")
+def test_grapheme_bounds_are_the_uax29_clusters(text):
+    expected = [0, *(match.end() for match in regex.finditer(r"\X", text))]
+    assert _grapheme_bounds(text) == expected
