@@ -5,7 +5,8 @@ spaces (Chinese, Japanese, Thai prose, long URLs, emoji runs) breaks at a senten
 own script (。！？), else at clause punctuation (、，；：), else at a Unicode word boundary, else
 at the last grapheme-cluster boundary that fits. Every property comes from the Unicode data in
 the `regex` module (Sentence_Terminal, Terminal_Punctuation, East_Asian_Width, the UAX #29
-word and grapheme boundaries); there are no hand-written script or grapheme rules here.
+word and grapheme boundaries, and the Grapheme_Cluster_Break values that tell a text whose
+code points never join); there are no hand-written script or grapheme rules here.
 """
 
 from __future__ import annotations
