@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import threading
@@ -46,10 +47,16 @@ async def _load_models(state: ServiceState, loader: Loader) -> None:
         await state.set_failed(reason)
         return
     await state.set_ready(analyzers)
+    # The models' objects live as long as the process: out of the collector's sight, a full
+    # collection no longer walks them (measured: 300 ms on the event loop under load, each
+    # half minute, with the offline models loaded).
+    gc.collect()
+    gc.freeze()
     layout = analyzers.layout
     log.info(
         "serving",
         extra={
+            "frozen_objects": gc.get_freeze_count(),
             "load_seconds": analyzers.load_seconds,
             "thread_layout": layout.describe() if layout else None,
             "intra_op_threads": layout.intra_op_threads if layout else None,
