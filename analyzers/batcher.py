@@ -8,11 +8,11 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from analyzers.errors import AnalyzerError, OverloadedError
+from analyzers.priority import work_executor
 
 if TYPE_CHECKING:
     from analyzers.base import ModelObserver
@@ -90,7 +90,7 @@ class MicroBatcher(Generic[T, R]):
         self._max_queued = max_queued_items
         self._cost = cost
         self._max_cost = max_batch_cost
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"model-{name}")
+        self._executor = work_executor(name)
         self._queue: collections.deque[_Pending[T, R]] = collections.deque()
         self._queued_cost = 0
         # Bound to one event loop at a time; see _bind.

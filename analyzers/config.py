@@ -28,6 +28,10 @@ class ModelSettings(BaseModel):
     # Cores the thread layout plans for; 0: those available to the process (affinity and
     # cgroup quota). `serve --workers N` gives each worker its share.
     cpu_cores: int = Field(0, ge=0, le=4096)
+    # How much higher the nice value of model work (its threads and processes) is than the
+    # event loop's, so that the loop gets a core at once for every call (analyzers/priority.py);
+    # 0 runs everything at one priority.
+    work_niceness: int = Field(10, ge=0, le=19)
     # The extractive summary's sentence encoder as one frozen TorchScript graph, which runs
     # without taking the GIL per op (analyzers/traced.py); false keeps the eager model.
     trace_encoder: bool = True

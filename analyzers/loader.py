@@ -18,6 +18,7 @@ from analyzers.device import Placement, gpu_memory_in_use, placement
 from analyzers.entities import SpacyEntities
 from analyzers.errors import AnalyzerError
 from analyzers.generate import CausalGenerator
+from analyzers.priority import set_work_niceness
 from analyzers.request_cost import measure_request_cost
 from analyzers.sentiment import TransformerSentiment, VaderSentiment
 from analyzers.summary import CentralitySummarizer, Seq2SeqSummarizer
@@ -59,6 +60,8 @@ def load_analyzers(settings: ModelSettings) -> Analyzers:
     """
     where = placement(settings.device, settings.dtype)
     limits = BatchLimits.from_settings(settings)
+    # Before any model thread or process starts: each takes the priority when it does.
+    set_work_niceness(settings.work_niceness)
     defaults = PROFILE_DEFAULTS[settings.profile]
     sources = {
         "sentiment": settings.sentiment_model or defaults["sentiment"],

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from analyzers.base import Sampled
 from analyzers.cpu import RequestCost
+from analyzers.process_worker import children_cpu_seconds
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,8 @@ SAMPLE_TEXT = (
 def measure_request_cost(
     parts: Sequence[tuple[Sampled, bool]], text: str = SAMPLE_TEXT
 ) -> RequestCost:
-    """CPU seconds (every thread of the process) that text costs each part, summed by kind.
+    """CPU seconds (every thread of the process and its model processes) that text costs each
+    part, summed by kind.
 
     parts pairs each analyzer with whether its work is torch's forward passes; the rest
     (spaCy, VADER) is the work beside them. Blocking: the loader calls it once the models are
@@ -81,6 +83,7 @@ def measure_request_cost(
 
 
 def _cpu_seconds(part: Sampled, text: str) -> float:
-    began = time.process_time()
+    # spaCy and VADER run in child processes (analyzers/process_worker.py): their CPU counts.
+    began = time.process_time() + children_cpu_seconds()
     part.run_sample(text)
-    return time.process_time() - began
+    return time.process_time() + children_cpu_seconds() - began

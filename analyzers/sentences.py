@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
 
 import spacy
+
+from analyzers.process_worker import ProcessWorker
 
 # Text between blank lines: a heading or list item without a full stop still ends there.
 _PARAGRAPH = re.compile(r"(?:[^\n]|\n(?![ \t]*\n))+")
@@ -22,24 +23,39 @@ class Sentence:
 
 
 class SentenceSplitter:
-    """spaCy's rule-based sentencizer, whose tokenizer knows abbreviations like "Dr." and "U.S."."""
+    """Sentences by spaCy's rule-based sentencizer, run in a process of its own (Sentencizer).
+
+    spaCy's tokenizer keeps the GIL: in the server's process it would hold up the event loop
+    (see analyzers/process_worker.py). Safe to call from several threads: they take turns.
+    """
+
+    def __init__(self) -> None:
+        self._sentencizer = ProcessWorker("sentences", f"{__name__}:Sentencizer")
+
+    def split(self, text: str) -> list[Sentence]:
+        sentences: list[Sentence] = self._sentencizer.call("split", text)
+        return sentences
+
+    def close(self) -> None:
+        self._sentencizer.close()
+
+
+class Sentencizer:
+    """In the splitter's process: spaCy's sentencizer, whose tokenizer knows "Dr." and "U.S."."""
 
     def __init__(self) -> None:
         self._nlp = spacy.blank("en")
         self._nlp.add_pipe("sentencizer")
-        # The tokenizer's cache is not meant for concurrent callers.
-        self._lock = threading.Lock()
 
     def split(self, text: str) -> list[Sentence]:
         paragraphs = [(m.start(), m.group()) for m in _PARAGRAPH.finditer(text)]
         sentences: list[Sentence] = []
-        with self._lock:
-            docs = self._nlp.pipe(paragraph for _, paragraph in paragraphs)
-            for (offset, _), doc in zip(paragraphs, docs, strict=True):
-                for span in doc.sents:
-                    sentence = _trimmed(text, offset + span.start_char, offset + span.end_char)
-                    if sentence is not None:
-                        sentences.append(sentence)
+        docs = self._nlp.pipe(paragraph for _, paragraph in paragraphs)
+        for (offset, _), doc in zip(paragraphs, docs, strict=True):
+            for span in doc.sents:
+                sentence = _trimmed(text, offset + span.start_char, offset + span.end_char)
+                if sentence is not None:
+                    sentences.append(sentence)
         return sentences
 
 

@@ -8,14 +8,13 @@ from typing import Any
 
 import torch
 from transformers import AutoModelForSequenceClassification
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from analyzers.batcher import BatchLimits, MicroBatcher
-from analyzers.calibration import vader_scores
 from analyzers.device import Placement
 from analyzers.errors import AnalyzerError
 from analyzers.failures import model_failures
 from analyzers.hf import input_limit, load_model, load_tokenizer, pad_batch, pad_id_of
+from analyzers.process_worker import ProcessWorker
 from analyzers.shapes import forward_shapes
 from analyzers.types import SentimentLabel, SentimentScores
 
@@ -34,9 +33,11 @@ class VaderSentiment:
     def __init__(self, limits: BatchLimits | None = None) -> None:
         limits = limits or BatchLimits()
         self.name = "vader"
-        self._vader = SentimentIntensityAnalyzer()
-        # VADER is pure Python: batching buys no speed, but the batcher keeps the work off
-        # the event loop and gives the same queue bound and cancellation as the models.
+        # VADER is pure Python: in this process it would hold the GIL the event loop needs
+        # (see analyzers/process_worker.py), so it runs in a process of its own.
+        self._scorer = ProcessWorker("vader", "analyzers.vader:VaderScorer")
+        # Batching buys VADER no speed, but one batch is one round trip to its process, and
+        # the batcher gives the same queue bound and cancellation as the models.
         self._batcher: MicroBatcher[str, SentimentScores] = MicroBatcher.with_limits(
             "sentiment-vader", self._classify_batch, limits
         )
@@ -44,6 +45,11 @@ class VaderSentiment:
     @property
     def queue(self) -> MicroBatcher[str, SentimentScores]:
         return self._batcher
+
+    @property
+    def process_id(self) -> int | None:
+        """VADER's process (None while it restarts)."""
+        return self._scorer.pid
 
     async def classify(self, chunk: str) -> SentimentScores:
         with model_failures(self.name):
@@ -57,13 +63,11 @@ class VaderSentiment:
 
     def close(self) -> None:
         self._batcher.close()
+        self._scorer.close()
 
     def _classify_batch(self, chunks: list[str]) -> list[SentimentScores]:
-        results = []
-        for chunk in chunks:
-            polarity = self._vader.polarity_scores(chunk)
-            results.append(vader_scores(polarity["compound"], polarity["neu"]))
-        return results
+        scores: list[SentimentScores] = self._scorer.call("classify", chunks)
+        return scores
 
 
 class TransformerSentiment:

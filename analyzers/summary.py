@@ -23,6 +23,7 @@ from analyzers.embeddings import SentenceEncoder, bundled_minilm
 from analyzers.errors import AnalyzerError
 from analyzers.failures import model_failures
 from analyzers.hf import input_limit, load_model, load_tokenizer, pad_id_of
+from analyzers.priority import work_executor
 from analyzers.sections import sections
 from analyzers.sentences import Sentence, SentenceSplitter
 
@@ -56,6 +57,8 @@ class CentralitySummarizer:
         self._min_tokens = min_tokens
         self._max_tokens = max_tokens
         self._splitter = SentenceSplitter()
+        # Splitting waits on the splitter's process while tokenizing runs here: two threads.
+        self._preparing = work_executor("summary-prepare", workers=2)
         self._encoder = SentenceEncoder(
             folder, placement=placement, limits=limits or BatchLimits(), trace=trace_encoder
         )
@@ -70,7 +73,8 @@ class CentralitySummarizer:
 
     async def summarize(self, text: str) -> AsyncGenerator[str, None]:
         # Splitting and tokenizing a 5,000-character text takes milliseconds: not on the loop.
-        sentences, inputs, counts = await asyncio.to_thread(self._prepare, text)
+        loop = asyncio.get_running_loop()
+        sentences, inputs, counts = await loop.run_in_executor(self._preparing, self._prepare, text)
         if len(sentences) > 1:
             with model_failures(self.name):
                 embeddings = await self._encoder.embed(inputs)
@@ -97,6 +101,8 @@ class CentralitySummarizer:
 
     def close(self) -> None:
         self._encoder.close()
+        self._splitter.close()
+        self._preparing.shutdown(wait=False, cancel_futures=True)
 
     def _prepare(self, text: str) -> tuple[list[Sentence], list[list[int]], list[int]]:
         sentences = self._splitter.split(text)
@@ -126,6 +132,7 @@ class Seq2SeqSummarizer:
         self._model = load_model(AutoModelForSeq2SeqLM, source, placement)
         self._max_input_tokens = input_limit(self._tokenizer, self._model.config)
         self._splitter = SentenceSplitter()
+        self._preparing = work_executor("summary-prepare", workers=2)
         # Summaries share their processors: one plan per pair of length bounds (the sections
         # of a long text get their shares of the bounds).
         self._plan = functools.lru_cache(maxsize=256)(self._new_plan)
@@ -148,7 +155,8 @@ class Seq2SeqSummarizer:
         if not text.strip():
             return
         # Splitting and tokenizing take milliseconds: not on the loop.
-        requests = await asyncio.to_thread(self._requests, text)
+        loop = asyncio.get_running_loop()
+        requests = await loop.run_in_executor(self._preparing, self._requests, text)
         streams = self.scheduler.submit_all(requests)
         try:
             last = ""
@@ -195,6 +203,8 @@ class Seq2SeqSummarizer:
 
     def close(self) -> None:
         self.scheduler.close()
+        self._splitter.close()
+        self._preparing.shutdown(wait=False, cancel_futures=True)
 
     def _requests(self, text: str) -> list[DecodeRequest]:
         """One row per section of the text that fits the model's input."""

@@ -16,12 +16,11 @@ import random
 import time
 
 import grpc
-import psutil
 from textstream_client.protos import textstream_pb2 as pb
 from textstream_client.protos import textstream_pb2_grpc as pb_grpc
 
 from bench.server_process import serve
-from bench.throughput import RESULTS, PeakRss, load_corpus
+from bench.throughput import RESULTS, PeakRss, load_corpus, tree_rss
 
 INVALID = [
     {"text": "too short"},
@@ -90,14 +89,13 @@ def main() -> None:
 
     server, target = serve()
     try:
-        process = psutil.Process(server.proc.pid)
         asyncio.run(soak(target, texts, min(10.0, args.seconds), args.concurrency))  # warm-up
-        rss_start = process.memory_info().rss
+        rss_start = tree_rss(server.proc.pid)
         peak = PeakRss(server.proc.pid)
         began = time.monotonic()
         outcomes = asyncio.run(soak(target, texts, args.seconds, args.concurrency))
         elapsed = time.monotonic() - began
-        rss_end = process.memory_info().rss
+        rss_end = tree_rss(server.proc.pid)
         report = {
             "seconds": elapsed,
             "concurrency": args.concurrency,

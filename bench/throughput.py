@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import statistics
@@ -75,19 +76,43 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def _tree(pid: int) -> list[psutil.Process]:
+    """The server and its model processes (spaCy and VADER run in children of their own)."""
+    server = psutil.Process(pid)
+    return [server, *server.children(recursive=True)]
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of the server and its live model processes."""
+    total = 0.0
+    for process in _tree(pid):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += sum(process.cpu_times()[:2])
+    return total
+
+
+def tree_rss(pid: int) -> int:
+    total = 0
+    for process in _tree(pid):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += process.memory_info().rss
+    return total
+
+
 class PeakRss:
-    """Samples a process's resident memory every 50 ms on a thread; keeps the peak."""
+    """Samples the resident memory of the server and its model processes every 50 ms on a
+    thread; keeps the peak of their sum."""
 
     def __init__(self, pid: int) -> None:
-        self._process = psutil.Process(pid)
-        self.peak = self._process.memory_info().rss
+        self._pid = pid
+        self.peak = tree_rss(pid)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
 
     def _sample(self) -> None:
         while not self._stop.wait(0.05):
-            self.peak = max(self.peak, self._process.memory_info().rss)
+            self.peak = max(self.peak, tree_rss(self._pid))
 
     def stop(self) -> int:
         self._stop.set()
@@ -149,15 +174,14 @@ async def drive(target: str, texts: list[str], concurrency: int, seconds: float,
         callers = [asyncio.create_task(caller()) for _ in range(concurrency)]
         try:
             await asyncio.sleep(WARM_UP_SECONDS)
-            server = psutil.Process(pid)
-            cpu_before = sum(server.cpu_times()[:2])
+            cpu_before = tree_cpu_seconds(pid)
             rss = PeakRss(pid)
             began = time.perf_counter()
             counting = True
             await asyncio.sleep(seconds)
             counting = False
             elapsed = time.perf_counter() - began
-            cpu = sum(server.cpu_times()[:2]) - cpu_before
+            cpu = tree_cpu_seconds(pid) - cpu_before
             peak = rss.stop()
             for task in callers:
                 if task.done():

@@ -68,13 +68,13 @@ def test_every_analyzer_error_names_its_cause() -> None:
 
 
 async def test_text_over_the_entity_models_limit_is_rejected_input(offline, monkeypatch):
-    monkeypatch.setattr(offline.entities._nlp, "max_length", 50)
+    monkeypatch.setattr(offline.entities, "max_length", 50)
     with pytest.raises(InputRejectedError, match="over the 50 the entity model accepts"):
         await offline.entities.extract(REVIEW)
 
 
 async def test_text_over_the_entity_models_limit_is_a_rejected_stage(offline, monkeypatch):
-    monkeypatch.setattr(offline.entities._nlp, "max_length", 50)
+    monkeypatch.setattr(offline.entities, "max_length", 50)
     analyzers = word_analyzers(entities=offline.entities)
     async with http_server(analyzers) as srv:
         updates = await stream(srv.grpc.stub, text=REVIEW, include_entities=True)

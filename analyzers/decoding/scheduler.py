@@ -26,6 +26,7 @@ from analyzers.decoding.plan import choose_tokens, row_generator
 from analyzers.decoding.rows import RowDone, RowFailed, RowItem, RowJoined, RowStream, RowText
 from analyzers.decoding.text import TextDelta
 from analyzers.errors import AnalyzerError, OverloadedError
+from analyzers.priority import lower_this_thread
 from analyzers.types import FinishReason
 
 log = logging.getLogger(__name__)
@@ -181,6 +182,7 @@ class DecodeScheduler(Generic[State]):
     # Everything below runs on the scheduler's thread.
 
     def _run(self) -> None:
+        lower_this_thread()
         # Grad mode is per thread and on by default: without this every step would record
         # an autograd graph.
         with torch.inference_mode():

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 from collections.abc import Iterator
 
 import numpy as np
@@ -42,6 +44,20 @@ def test_the_bundle_has_the_offline_analyzers(offline: Analyzers) -> None:
         offline.entities.name,
     }
     assert all(seconds > 0 for seconds in offline.load_seconds.values())
+
+
+def test_spacy_and_vader_run_in_processes_of_their_own_below_the_loops_priority(
+    offline: Analyzers,
+) -> None:
+    assert isinstance(offline.entities, SpacyEntities)
+    assert isinstance(offline.sentiment, VaderSentiment)
+    own = os.getpriority(os.PRIO_PROCESS, os.getpid())
+    for child in (offline.entities.process_id, offline.sentiment.process_id):
+        assert child is not None
+        assert child != os.getpid()
+        # models.work_niceness (default 10), applied by the loader.
+        assert os.getpriority(os.PRIO_PROCESS, child) == min(19, own + 10)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own
 
 
 def test_only_the_entity_components_run(offline: Analyzers) -> None:
