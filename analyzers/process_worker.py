@@ -58,10 +58,11 @@ def _close_all() -> None:
         worker.close()
 
 
-def children_cpu_seconds() -> float:
-    """CPU seconds the live workers' children have spent on calls so far."""
+def cpu_seconds_with_children() -> float:
+    """CPU seconds of this process plus those its live workers' children spent on calls."""
     with _workers_lock:
-        return sum(worker.cpu_seconds for worker in _workers)
+        children = sum(worker.cpu_seconds for worker in _workers)
+    return time.process_time() + children
 
 
 class ProcessWorker:
@@ -184,10 +185,10 @@ class ProcessWorker:
     def _reap(self) -> int | None:
         conn, sock, proc = self._conn, self._socket, self._proc
         self._conn = self._socket = None
-        if conn is not None and sock is not None:
-            with contextlib.suppress(OSError):
-                conn.close()
-                sock.close()
+        for closing in (conn, sock):
+            if closing is not None:
+                with contextlib.suppress(OSError):
+                    closing.close()
         if proc is None:
             return None
         _end(proc)
@@ -221,8 +222,9 @@ class _ForwardToParent(logging.Handler):
         try:
             self._conn.send((_LOG, fields))
         except (pickle.PicklingError, TypeError, AttributeError):
-            fields = {key: str(value) for key, value in fields.items()}
-            fields["levelno"], fields["exc_info"] = record.levelno, None
+            # An extra field that cannot cross goes as its text; numbers stay numbers.
+            plain = (str, int, float, bool, type(None))
+            fields = {k: v if isinstance(v, plain) else str(v) for k, v in fields.items()}
             self._conn.send((_LOG, fields))
 
 

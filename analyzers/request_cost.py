@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 
 from analyzers.base import Sampled
 from analyzers.cpu import RequestCost
-from analyzers.process_worker import children_cpu_seconds
+from analyzers.process_worker import cpu_seconds_with_children
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +83,6 @@ def measure_request_cost(
 
 def _cpu_seconds(part: Sampled, text: str) -> float:
     # spaCy and VADER run in child processes (analyzers/process_worker.py): their CPU counts.
-    began = time.process_time() + children_cpu_seconds()
+    began = cpu_seconds_with_children()
     part.run_sample(text)
-    return time.process_time() + children_cpu_seconds() - began
+    return cpu_seconds_with_children() - began

@@ -27,7 +27,7 @@ from analyzers.base import Analyzers
 from analyzers.config import ModelSettings
 from analyzers.hf import length_groups, pad_batch
 from analyzers.loader import load_analyzers
-from analyzers.process_worker import children_cpu_seconds
+from analyzers.process_worker import cpu_seconds_with_children
 from analyzers.summary import CentralitySummarizer
 from server.core.chunking import chunk_spans
 
@@ -88,18 +88,13 @@ class StageRates:
         return self.cores / self.cpu_per_request
 
 
-def _cpu_seconds() -> float:
-    # spaCy and VADER run in model processes of their own (analyzers/process_worker.py).
-    return time.process_time() + children_cpu_seconds()
-
-
 def _rate(texts: list[str], work: Callable[[], Awaitable[object]]) -> tuple[float, float]:
     """Texts/s and CPU seconds per text (every thread of this process and its model
     processes) of one stage alone."""
     asyncio.run(work())  # warm-up: allocator, caches, threads
-    began, cpu_began = time.perf_counter(), _cpu_seconds()
+    began, cpu_began = time.perf_counter(), cpu_seconds_with_children()
     asyncio.run(work())
-    seconds, cpu = time.perf_counter() - began, _cpu_seconds() - cpu_began
+    seconds, cpu = time.perf_counter() - began, cpu_seconds_with_children() - cpu_began
     return len(texts) / seconds, cpu / len(texts)
 
 

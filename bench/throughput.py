@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -82,21 +83,23 @@ def _tree(pid: int) -> list[psutil.Process]:
     return [server, *server.children(recursive=True)]
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """User and system CPU seconds of the server and its live model processes."""
+def _tree_total(pid: int, of: Callable[[psutil.Process], float]) -> float:
+    """of(process) summed over the server and its live model processes."""
     total = 0.0
     for process in _tree(pid):
-        with contextlib.suppress(psutil.NoSuchProcess):
-            total += sum(process.cpu_times()[:2])
+        with contextlib.suppress(psutil.NoSuchProcess):  # a child that exited meanwhile
+            total += of(process)
     return total
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of the server and its live model processes."""
+    return _tree_total(pid, lambda process: sum(process.cpu_times()[:2]))
 
 
 def tree_rss(pid: int) -> int:
-    total = 0
-    for process in _tree(pid):
-        with contextlib.suppress(psutil.NoSuchProcess):
-            total += process.memory_info().rss
-    return total
+    """Resident memory of the server and its live model processes, summed."""
+    return int(_tree_total(pid, lambda process: process.memory_info().rss))
 
 
 class PeakRss:

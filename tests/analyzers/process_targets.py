@@ -52,6 +52,9 @@ class Target:
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
 
+    def chatter_unpicklably(self) -> None:
+        log.warning("child holds %s", "a lock", extra={"lock": threading.Lock()})
+
     def chatter(self) -> None:
         log.warning("child says %s", self._label, extra={"detail": 7})
         warnings.warn("a child warning", UserWarning, stacklevel=1)

@@ -12,7 +12,7 @@ import pytest
 
 from analyzers.errors import AnalyzerError
 from analyzers.priority import MAX_NICE, set_work_niceness, work_executor
-from analyzers.process_worker import ProcessWorker, children_cpu_seconds
+from analyzers.process_worker import ProcessWorker, cpu_seconds_with_children
 
 TARGET = "tests.analyzers.process_targets:Target"
 
@@ -30,6 +30,25 @@ def _wait_until(condition, seconds: float = 30.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met before the deadline")
         time.sleep(0.01)
+
+
+def _error_of_a_long_call(worker: ProcessWorker, interrupt) -> list[BaseException]:
+    """What a minute-long call on another thread raised once interrupt() ran beside it."""
+    errors: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            worker.call("sleep", 60)
+        except BaseException as error:
+            errors.append(error)
+
+    running = threading.Thread(target=call)
+    running.start()
+    time.sleep(0.2)  # give the call time to reach the child
+    interrupt()
+    running.join(30)
+    assert not running.is_alive()
+    return errors
 
 
 def test_calls_run_in_a_child_process_that_reported_at_start(worker):
@@ -56,22 +75,8 @@ def test_a_factory_that_fails_fails_the_start_with_its_reason():
 
 def test_a_child_that_dies_fails_its_call_and_the_next_call_starts_a_new_one(worker):
     first = worker.call("pid")
-    errors: list[BaseException] = []
-
-    def call_while_killed() -> None:
-        try:
-            worker.call("sleep", 60)
-        except BaseException as error:
-            errors.append(error)
-
-    running = threading.Thread(target=call_while_killed)
-    running.start()
     # Most often the call is in the child by then; sent after the kill, it fails the same way.
-    time.sleep(0.2)
-    os.kill(first, signal.SIGKILL)
-    running.join(30)
-    assert not running.is_alive()
-    [error] = errors
+    [error] = _error_of_a_long_call(worker, lambda: os.kill(first, signal.SIGKILL))
     assert isinstance(error, AnalyzerError)
     assert "process ended (exit code -9)" in str(error)
     second = worker.call("pid")
@@ -80,23 +85,10 @@ def test_a_child_that_dies_fails_its_call_and_the_next_call_starts_a_new_one(wor
 
 def test_close_ends_a_call_in_flight_and_the_child(worker):
     child = worker.call("pid")
-    errors: list[BaseException] = []
-
-    def call() -> None:
-        try:
-            worker.call("sleep", 60)
-        except BaseException as error:
-            errors.append(error)
-
-    running = threading.Thread(target=call)
-    running.start()
     # Most often the call is in the child by then; one that comes after close fails the same.
-    time.sleep(0.2)
-    worker.close()
-    running.join(30)
-    assert not running.is_alive()
-    assert isinstance(errors[0], AnalyzerError)
-    assert "shut down" in str(errors[0])
+    [error] = _error_of_a_long_call(worker, worker.close)
+    assert isinstance(error, AnalyzerError)
+    assert "shut down" in str(error)
     _wait_until(lambda: not os.path.exists(f"/proc/{child}"))
     with pytest.raises(AnalyzerError, match="shut down"):
         worker.call("pid")
@@ -119,10 +111,21 @@ def test_the_childs_log_records_and_warnings_reach_this_process(worker, caplog):
     assert any("a child warning" in r.getMessage() for r in caplog.records)
 
 
+def test_a_record_with_an_unpicklable_field_arrives_with_its_text(worker, caplog):
+    with caplog.at_level(logging.INFO):
+        worker.call("chatter_unpicklably")
+    [said] = [r for r in caplog.records if r.name == "tests.process_targets"]
+    assert said.getMessage() == "child holds a lock"
+    assert "lock" in said.lock
+    # The rest keeps its types, so the parent's JSON formatter can write the record.
+    assert isinstance(said.created, float)
+    assert said.levelno == logging.WARNING
+
+
 def test_the_cpu_time_of_calls_counts_for_the_children(worker):
-    before = children_cpu_seconds()
+    before = cpu_seconds_with_children()
     worker.call("burn", 0.2)
-    assert children_cpu_seconds() - before >= 0.2
+    assert cpu_seconds_with_children() - before >= 0.2
 
 
 def test_model_processes_and_threads_run_below_the_main_threads_priority():
