@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from threadpoolctl import threadpool_limits
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +152,13 @@ def apply_layout(layout: ThreadLayout) -> None:
     # machine per call would take the cores the layout gave the models. An operator's own
     # choice stays.
     os.environ.setdefault(TOKENIZERS_ENV, "false")
+    # numpy's BLAS (OpenBLAS) starts a pool as wide as the machine. Its only work here is
+    # small per-request products on the event loop (the summary's centrality, 25 x 384): alone
+    # they take 40 us, but under load the loop waited on a pool thread with no core free, and
+    # each took 2 ms of the loop's time. One thread runs them inline. An operator's
+    # OMP_NUM_THREADS also sizes that pool, so it stays theirs.
+    if not os.environ.get(OMP_ENV, "").strip():
+        threadpool_limits(limits=1, user_api="blas")
     log.info("thread layout: %s", layout.describe())
 
 

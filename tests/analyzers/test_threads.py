@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import torch
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from analyzers.base import Analyzers
 from analyzers.config import ModelSettings
@@ -189,3 +190,21 @@ def test_the_tokenizers_pool_is_off_unless_the_operator_chose(
     monkeypatch.setenv(TOKENIZERS_ENV, "true")
     apply_layout(layout)
     assert os.environ[TOKENIZERS_ENV] == "true"
+
+
+def test_numpy_blas_runs_on_the_calling_thread_unless_the_operator_chose(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    layout = plan_threads(torch_models=1, cores=2)
+    monkeypatch.delenv(OMP_ENV, raising=False)
+    with threadpool_limits(limits=2, user_api="blas"):
+        apply_layout(layout)
+        assert _blas_threads() == [1]
+    monkeypatch.setenv(OMP_ENV, "2")
+    with threadpool_limits(limits=2, user_api="blas"):
+        apply_layout(layout)
+        assert _blas_threads() == [2]
+
+
+def _blas_threads() -> list[int]:
+    return sorted({pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"})
