@@ -5,8 +5,8 @@ texts; summary and entities: all texts), giving r_i texts/s per stage. The stage
 machine's cores, so the service cannot do much better than L = 1 / sum(1 / r_i) requests/s.
 The raw encoder rate (the summary's MiniLM on all sentences at once, sorted by length and
 cut into the cheapest forward passes, nothing else) shows how close the summary stage runs to
-its own model; it is measured before and after the stages and averaged, since this machine's
-speed drifts by a fifth from one minute to the next.
+its own model; it is measured right before and right after the summary stage and averaged,
+since this machine's speed drifts by a third from one minute to the next.
 
 The bound that holds, though, is CPU time: the stages do not take turns on the whole machine
 (spaCy computes on one core, the encoder on the threads the layout gives it), so each stage's
@@ -147,15 +147,15 @@ def _measure(analyzers: Analyzers, texts: list[str], dtype: str) -> StageRates:
 
     summarizer = analyzers.summarizer
     assert isinstance(summarizer, CentralitySummarizer), "the offline profile's summarizer"
+    measured = {"sentiment": _rate(texts, sentiment), "entities": _rate(texts, entities)}
+    # The encoder right before and right after the summary stage: this machine's speed drifts
+    # by a third from one minute to the next, and a ratio is only worth as much as its
+    # two measurements are close in time.
     tokens, encoded_texts = _encoder_rate(summarizer, texts)
-    measured = {
-        "sentiment": _rate(texts, sentiment),
-        "summary": _rate(texts, summary),
-        "entities": _rate(texts, entities),
-    }
+    measured["summary"] = _rate(texts, summary)
+    tokens_after, encoded_texts_after = _encoder_rate(summarizer, texts)
     rates = {name: rate for name, (rate, _) in measured.items()}
     cpu = {f"{name}_cpu": per_text for name, (_, per_text) in measured.items()}
-    tokens_after, encoded_texts_after = _encoder_rate(summarizer, texts)
     return StageRates(
         dtype=dtype,
         encoder_tokens_per_second=(tokens + tokens_after) / 2,
