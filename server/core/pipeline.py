@@ -209,6 +209,11 @@ class Pipeline:
         loop = asyncio.get_running_loop()
         async with asyncio.timeout(self._limits.stage_timeout_seconds) as deadline:
             async for event in events:
+                if not queue.full():
+                    # Room in the queue: put does not wait, and moving the deadline (a timer
+                    # cancelled and scheduled again) would cost the loop twice per update.
+                    queue.put_nowait(event)
+                    continue
                 paused = loop.time()
                 due = deadline.when()
                 deadline.reschedule(None)
