@@ -157,7 +157,7 @@ def apply_layout(layout: ThreadLayout) -> None:
     # they take 40 us, but under load the loop waited on a pool thread with no core free, and
     # each took 2 ms of the loop's time. One thread runs them inline. An operator's
     # OMP_NUM_THREADS also sizes that pool, so it stays theirs.
-    if not os.environ.get(OMP_ENV, "").strip():
+    if layout.chosen_by != OMP_ENV:
         threadpool_limits(limits=1, user_api="blas")
     log.info("thread layout: %s", layout.describe())
 
