@@ -195,7 +195,6 @@ def test_the_tokenizers_pool_is_off_unless_the_operator_chose(
 def test_numpy_blas_runs_on_the_calling_thread_unless_the_operator_chose(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.delenv(OMP_ENV, raising=False)
     with threadpool_limits(limits=2, user_api="blas"):
         apply_layout(plan_threads(torch_models=1, cores=2))
         assert _blas_threads() == [1]
