@@ -32,6 +32,18 @@ class Target:
     def pid(self) -> int:
         return os.getpid()
 
+    def blas_threads(self) -> list[int]:
+        """The thread count of every BLAS and OpenMP pool loaded here (numpy's among them)."""
+        import numpy  # noqa: F401  # loads numpy's BLAS, as spaCy does when it loads
+        from threadpoolctl import threadpool_info
+
+        return [pool["num_threads"] for pool in threadpool_info()]
+
+    def frozen_objects(self) -> int:
+        import gc
+
+        return gc.get_freeze_count()
+
     def nice(self) -> int:
         return os.getpriority(os.PRIO_PROCESS, 0)
 
