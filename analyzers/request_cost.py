@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 
 from analyzers.base import Sampled
@@ -13,7 +14,11 @@ log = logging.getLogger(__name__)
 
 # Each analyzer runs the sample this many times; the cheapest run counts, since the first
 # one of a new input shape pays one-off costs (oneDNN compiles kernels per shape in bfloat16).
-RUNS = 2
+# The analyzers take turns, one run each per round: this machine's speed drifts by up to 2x
+# within minutes, and runs of one part back to back, then the other's, once measured torch
+# at 108 ms against 62 a few minutes earlier while beside stayed cheap, which flipped the
+# layout. Taking turns puts the same drift in both sums.
+RUNS = 3
 
 # A document of the length callers send (the bench corpus averages 3,200 characters): news
 # prose with names, places and organisations, so that spaCy, the sentence splitter and the
@@ -64,13 +69,14 @@ def measure_request_cost(
     (spaCy, VADER) is the work beside them. Blocking: the loader calls it once the models are
     warm, before any request runs.
     """
-    torch_seconds = beside_seconds = 0.0
-    for part, on_torch in parts:
-        seconds = min(_cpu_seconds(part, text) for _ in range(RUNS))
-        if on_torch:
-            torch_seconds += seconds
-        else:
-            beside_seconds += seconds
+    cheapest = [math.inf] * len(parts)
+    for _ in range(RUNS):
+        for index, (part, _) in enumerate(parts):
+            cheapest[index] = min(cheapest[index], _cpu_seconds(part, text))
+    torch_seconds = sum(s for s, (_, on_torch) in zip(cheapest, parts, strict=True) if on_torch)
+    beside_seconds = sum(
+        s for s, (_, on_torch) in zip(cheapest, parts, strict=True) if not on_torch
+    )
     cost = RequestCost(torch_seconds=torch_seconds, beside_seconds=beside_seconds)
     log.info(
         "request CPU measured on a %d-character sample: torch %.1f ms, beside %.1f ms",

@@ -16,9 +16,10 @@ from analyzers.failures import model_failures
 from analyzers.hf import input_limit, load_model, load_tokenizer, pad_batch, pad_id_of
 from analyzers.process_worker import ProcessWorker
 from analyzers.shapes import forward_shapes
+from analyzers.sources import HUB_SENTIMENT
 from analyzers.types import SentimentLabel, SentimentScores
 
-DEFAULT_HUB_MODEL = "cardiffnlp/twitter-roberta-base-sentiment-latest"
+DEFAULT_HUB_MODEL = HUB_SENTIMENT
 WARM_UP_TEXT = "The service was quick and the food was wonderful."
 
 # What a sample text is cut into to measure a request's cost: the server's default chunk size.

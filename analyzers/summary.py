@@ -26,8 +26,9 @@ from analyzers.hf import input_limit, load_model, load_tokenizer, pad_id_of
 from analyzers.priority import work_executor
 from analyzers.sections import sections
 from analyzers.sentences import Sentence, SentenceSplitter
+from analyzers.sources import HUB_SUMMARY
 
-DEFAULT_HUB_MODEL = "facebook/bart-large-cnn"
+DEFAULT_HUB_MODEL = HUB_SUMMARY
 # The shortest summary a section of a long text gets, in tokens (the decoder start included).
 _SECTION_MIN_TOKENS = 16
 WARM_UP_TEXT = (

@@ -17,9 +17,13 @@ cores / sum(CPU s per request).
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import torch
 
@@ -27,6 +31,7 @@ from analyzers.base import Analyzers
 from analyzers.config import ModelSettings
 from analyzers.hf import length_groups, pad_batch
 from analyzers.loader import load_analyzers
+from analyzers.openmp import wait_policy_env
 from analyzers.process_worker import cpu_seconds_with_children
 from analyzers.summary import CentralitySummarizer
 from server.core.chunking import chunk_spans
@@ -119,9 +124,14 @@ def _encoder_rate(summarizer: CentralitySummarizer, texts: list[str]) -> tuple[f
     return sum(map(len, inputs)) / seconds, len(texts) / seconds
 
 
+def _stage_settings(dtype: str) -> ModelSettings:
+    return ModelSettings(device="cpu", dtype=dtype, max_queued_items=10**6)
+
+
 def measure_stages(texts: list[str], dtype: str) -> StageRates:
-    """Each stage alone, with the thread layout the server chooses here (the loader's)."""
-    analyzers = load_analyzers(ModelSettings(device="cpu", dtype=dtype, max_queued_items=10**6))
+    """Each stage alone in this process, with the thread layout the server chooses here
+    (the loader's); see measure_stages_as_served for the server's OpenMP settings too."""
+    analyzers = load_analyzers(_stage_settings(dtype))
     try:
         return _measure(analyzers, texts, dtype)
     finally:
@@ -165,3 +175,25 @@ def _measure(analyzers: Analyzers, texts: list[str], dtype: str) -> StageRates:
         **rates,
         **cpu,
     )
+
+
+def measure_stages_as_served(text_count: int, dtype: str) -> StageRates:
+    """measure_stages on the corpus's first text_count texts (0: all) in a process of its
+    own, started with the OpenMP settings the server gives these models: they are read once,
+    when torch loads, and this process may have loaded torch already."""
+    env = {**os.environ, **wait_policy_env(_stage_settings(dtype))}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.stages", dtype, str(text_count)],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
+    return StageRates(**json.loads(done.stdout.splitlines()[-1]))
+
+
+if __name__ == "__main__":
+    from bench.throughput import load_corpus
+
+    dtype, count = sys.argv[1], int(sys.argv[2])
+    print(json.dumps(asdict(measure_stages(load_corpus()[: count or None], dtype))))

@@ -41,7 +41,7 @@ from analyzers.device import cpu_has_fast_bfloat16
 from bench import histogram
 from bench.inprocess import measure_one_at_a_time
 from bench.server_process import ServerProcess, serve
-from bench.stages import StageRates, measure_stages
+from bench.stages import StageRates, measure_stages_as_served
 
 CORPUS = Path(__file__).parent / "corpus"
 # Load before a level's window opens, not counted: the pipeline fills.
@@ -347,9 +347,9 @@ def main() -> None:
     for dtype in args.dtypes:
         # Each stage alone while no server competes for the CPU, before and after the served
         # levels, averaged: L then spans the same minutes as the served figures.
-        before = measure_stages(texts, dtype)
+        before = measure_stages_as_served(args.texts, dtype)
         levels, latency = serve_levels(texts, args.levels, args.seconds, dtype)
-        stages = StageRates.mean([before, measure_stages(texts, dtype)])
+        stages = StageRates.mean([before, measure_stages_as_served(args.texts, dtype)])
         print(
             f"{dtype}: encoder {stages.encoder_tokens_per_second:.0f} tokens/s "
             f"({stages.encoder_texts_per_second:.2f} texts/s); stages alone, texts/s: "

@@ -28,6 +28,10 @@ Loader = Callable[[ModelSettings], Analyzers]
 
 
 def default_loader(models: ModelSettings) -> Analyzers:
+    from analyzers.openmp import prepare_openmp
+
+    # Before torch loads (with analyzers.loader): OpenMP reads its wait policy once.
+    prepare_openmp(models)
     # Imported here so that `textstream --help` and the client never pay for torch.
     from analyzers.loader import load_analyzers
 

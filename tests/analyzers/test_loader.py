@@ -10,8 +10,9 @@ import pytest
 
 from analyzers.config import ModelSettings
 from analyzers.errors import AnalyzerError
-from analyzers.loader import PROFILE_DEFAULTS, load_analyzers
+from analyzers.loader import load_analyzers
 from analyzers.sentiment import VaderSentiment
+from analyzers.sources import PROFILE_DEFAULTS
 from analyzers.summary import CentralitySummarizer
 from tests.analyzers.conftest import hub_settings
 from tests.analyzers.tiny import TinyModels

@@ -19,7 +19,9 @@ from analyzers.cpu import (
     apply_layout,
     plan_threads,
 )
-from analyzers.loader import load_analyzers, torch_model_count
+from analyzers.loader import load_analyzers
+from analyzers.request_cost import RUNS, measure_request_cost
+from analyzers.sources import torch_model_count
 from analyzers.summary import CentralitySummarizer
 from tests.analyzers.conftest import hub_settings, read_data
 from tests.analyzers.tiny import TinyModels
@@ -206,3 +208,22 @@ def test_numpy_blas_runs_on_the_calling_thread_unless_the_operator_chose(
 
 def _blas_threads() -> list[int]:
     return sorted({pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"})
+
+
+class _RecordedSample:
+    """Records each sample run in a log shared by the parts of one request."""
+
+    def __init__(self, name: str, runs: list[str]) -> None:
+        self.name = name
+        self._runs = runs
+
+    def run_sample(self, text: str) -> None:
+        assert text
+        self._runs.append(self.name)
+
+
+def test_the_parts_of_a_request_take_turns_so_drift_falls_on_each_alike() -> None:
+    runs: list[str] = []
+    parts = [(_RecordedSample("encoder", runs), True), (_RecordedSample("spacy", runs), False)]
+    measure_request_cost(parts)
+    assert runs == ["encoder", "spacy"] * RUNS
