@@ -22,10 +22,10 @@ def wait_policy_env(settings: ModelSettings) -> dict[str, str]:
 
     By default GNU OpenMP (torch's, on Linux) keeps a thread that waits at the end of a
     parallel region spinning for 300,000 rounds before it sleeps. When the encoder's threads
-    share the cores with spaCy and the tokenizers, that spinning takes the core the work
-    beside them needs: at concurrency 32 in float32 (two intra-op threads) the server cost 234
-    to 297 ms of CPU a request spinning and 186 to 222 ms waiting passively, and served 6.4 to
-    8.0 against 8.0 to 9.6 requests/s (interleaved runs, 2-core Xeon). A generative model
+    share the cores with spaCy and the tokenizers, that spinning can take the core the work
+    beside them needs (interleaved runs at concurrency 32 on a 2-core Xeon: float32 cost 186
+    to 222 against 230 to 297 ms of CPU a request in one evening's first runs, the same in
+    later ones; README, Thread layout). A generative model
     decodes in short steps of many small parallel regions, where waking a sleeping team per
     region doubled a step (a 4-layer GPT-2, 64 tokens: 0.22 s spinning, 0.47 s passive), so
     it keeps the spinning. An operator's OMP_WAIT_POLICY or GOMP_SPINCOUNT stays.
